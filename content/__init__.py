@@ -1,0 +1,1 @@
+"""Data only: tip categories, awareness texts, campaign calendars and UI translations."""
