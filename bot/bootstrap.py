@@ -1,0 +1,81 @@
+"""The composition root: builds storage, services and the conversation from settings.
+
+Tests call :func:`bootstrap` with their own :class:`~bot.config.Settings` (a temporary
+SQLite file or PostgreSQL URL, a cheap key-derivation cost) and get the real thing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.config import Settings, load_settings
+from handlers.content import Content
+from handlers.conversation import Conversation, Limits
+from storage.db import Database
+from storage.directory import Directory
+from storage.police import PoliceDesk
+from storage.state import StateStore, ThrottleStore
+from storage.vault import TipVault
+
+__all__ = ["App", "bootstrap"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    vault: TipVault
+    police: PoliceDesk
+    states: StateStore
+    directory: Directory
+    content: Content
+    conversation: Conversation
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -> App:
+    """Wire everything; applies migrations first unless ``migrate`` is False."""
+    settings = settings or load_settings()
+    db = Database(settings.sqlalchemy_url())
+    if migrate:
+        await db.upgrade()
+    secret = settings.state_secret_bytes()
+    kdf = settings.kdf()
+    states = StateStore(db, ttl=timedelta(hours=settings.draft_ttl_hours))
+    vault = TipVault(db, kdf)
+    directory = Directory.load()
+    content = Content()
+    conversation = Conversation(
+        states=states,
+        desk=vault,
+        throttle=ThrottleStore(db, secret),
+        directory=directory,
+        content=content,
+        secret=secret,
+        limits=Limits(
+            max_text_chars=settings.max_text_chars,
+            max_description_chars=settings.max_description_chars,
+            max_photos=settings.max_photos,
+            max_photo_bytes=settings.max_photo_bytes,
+            receipt_attempts=settings.receipt_attempts,
+            receipt_window=timedelta(minutes=settings.receipt_window_minutes),
+            followup_ttl=timedelta(minutes=settings.followup_ttl_minutes),
+        ),
+        default_locale=settings.default_locale,
+    )
+    return App(
+        settings=settings,
+        db=db,
+        vault=vault,
+        police=PoliceDesk(db, kdf),
+        states=states,
+        directory=directory,
+        content=content,
+        conversation=conversation,
+    )

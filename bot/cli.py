@@ -1,0 +1,419 @@
+"""The ``tipline`` command line (also ``python -m bot``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.bootstrap import App, bootstrap
+from bot.config import load_settings
+from storage import sealing
+from storage.police import UnlockedOfficer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Tipline: anonymous drug-crime tips, sealed and routed to commune police.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="Province recovery keys.", no_args_is_help=True)
+queues_app = typer.Typer(help="Police queues (commune and province inboxes).",
+                         no_args_is_help=True)
+officer_app = typer.Typer(help="Police officers and their queues.", no_args_is_help=True)
+tips_app = typer.Typer(help="Read and answer tips as an officer.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(queues_app, name="queues")
+app.add_typer(officer_app, name="officer")
+app.add_typer(tips_app, name="tips")
+
+console = Console()
+
+
+def _run(work: Callable[[App], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
+        tipline = await bootstrap()
+        try:
+            return await work(tipline)
+        finally:
+            await tipline.close()
+
+    return asyncio.run(main())
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]{message}[/red]")
+    return typer.Exit(1)
+
+
+def _province_code(tipline: App, given: str) -> int:
+    if given.isdigit():
+        if tipline.directory.province(int(given)) is None:
+            raise _fail(f"No province with code {given}.")
+        return int(given)
+    found = tipline.directory.match_province(given)
+    if not found:
+        raise _fail(f"No province matches {given!r}.")
+    return found[0].code
+
+
+def _new_password(prompt: str) -> str:
+    while True:
+        password: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=True)
+        if len(password) >= 10:
+            return password
+        console.print("Use at least 10 characters.")
+
+
+# --- serve and demo -------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run the bot: web chat (and later channels) on HOST:PORT."""
+    from bot.server import run
+
+    settings = load_settings()
+    asyncio.run(run(settings, host=host or settings.host, port=port or settings.port))
+
+
+@app.command()
+def demo(
+    port: Annotated[int | None, typer.Option(help="Port for the web chat.")] = None,
+    setup_only: Annotated[bool, typer.Option(help="Prepare demo data, then exit.")] = False,
+) -> None:
+    """Set up demo queues and a demo officer (printed on screen), then serve the web chat."""
+    from bot.demo import prepare
+    from bot.server import run
+
+    settings = load_settings()
+    credentials = asyncio.run(prepare(settings))
+    url = f"http://{settings.host}:{port or settings.port}/"
+    console.rule("[bold]Tipline demo")
+    console.print(f"Web chat:        [bold]{url}[/bold]")
+    console.print(f"Demo province:   {credentials['province']} (queues: "
+                  f"{', '.join(credentials['queues'])})")
+    console.print(f"Demo officer:    [bold]{credentials['username']}[/bold]  password "
+                  f"[bold]{credentials['password']}[/bold]")
+    console.print(f"Recovery key:    {credentials['recovery_file']}  passphrase "
+                  f"[bold]{credentials['recovery_passphrase']}[/bold]")
+    console.print("Read tips:       tipline tips list --officer "
+                  f"{credentials['username']}")
+    console.rule()
+    if not setup_only:
+        asyncio.run(run(settings, host=settings.host, port=port or settings.port))
+
+
+# --- database ---------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (also done at every start)."""
+
+    async def work() -> None:
+        from storage.db import Database
+
+        db = Database(load_settings().sqlalchemy_url())
+        await db.upgrade()
+        await db.dispose()
+
+    asyncio.run(work())
+    console.print("Database is up to date.")
+
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+@keys_app.command("init")
+def keys_init(
+    province: Annotated[str, typer.Option(help="Province code or name.")],
+    out: Annotated[Path | None, typer.Option(help="Where to write the key file.")] = None,
+) -> None:
+    """Create the province recovery key and write it, passphrase-protected, to a file."""
+
+    async def work(tipline: App) -> None:
+        code = _province_code(tipline, province)
+        info = tipline.directory.province(code)
+        assert info is not None
+        target = out or tipline.settings.data_dir / f"recovery-{code:02d}.key"
+        if target.exists():
+            raise _fail(f"{target} already exists; refusing to overwrite a key.")
+        passphrase = _new_password("Passphrase for the recovery key file")
+        try:
+            private = await tipline.police.create_recovery_key(code)
+        except ValueError as error:
+            raise _fail(str(error)) from error
+        armored = sealing.export_recovery_key(
+            private, passphrase, tipline.settings.kdf(), f"Tipline recovery key, {info.name}"
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.touch(mode=0o600)
+        target.write_text(armored)
+        fingerprint = sealing.fingerprint(sealing.public_key_of(private))
+        console.print(f"Recovery key for {info.name} written to [bold]{target}[/bold].")
+        console.print(f"Fingerprint: [bold]{fingerprint}[/bold]")
+        console.print(
+            "Keep it OFFLINE: print it or copy it to two encrypted USB drives, seal them in the "
+            "provincial police (PC04) safe with the passphrase kept apart, then delete the file "
+            "from this server. It opens every tip of the province if all officer passwords "
+            "are lost. See docs/keys.md."
+        )
+
+    _run(work)
+
+
+# --- queues ----------------------------------------------------------------------------------
+
+
+@queues_app.command("init")
+def queues_init(
+    province: Annotated[str, typer.Option(help="Province code or name.")],
+    commune: Annotated[list[str] | None, typer.Option(
+        help="Commune code or name to give its own queue (repeatable).")] = None,
+    all_communes: Annotated[bool, typer.Option(help="A queue for every commune.")] = False,
+) -> None:
+    """Create the province queue and, optionally, commune queues."""
+
+    async def work(tipline: App) -> None:
+        code = _province_code(tipline, province)
+        info = tipline.directory.province(code)
+        assert info is not None
+        if await tipline.police.recovery_key(code) is None:
+            raise _fail(f"Create the recovery key first: tipline keys init --province {code}")
+        existing = {q.commune_code for q in await tipline.police.queues(code)}
+        wanted: list[int | None] = [None]
+        if all_communes:
+            wanted += [c.code for c in tipline.directory.communes_of(code)]
+        for given in commune or []:
+            if given.isdigit():
+                found = tipline.directory.commune(int(given))
+                if found is None or found.province_code != code:
+                    raise _fail(f"No commune {given} in {info.name}.")
+                wanted.append(found.code)
+            else:
+                matches = tipline.directory.match_commune(code, given, limit=1)
+                if not matches:
+                    raise _fail(f"No commune matches {given!r} in {info.name}.")
+                wanted.append(matches[0].commune.code)
+        created = 0
+        for commune_code in dict.fromkeys(wanted):
+            if commune_code in existing:
+                continue
+            name = f"Công an {info.short_name}" if commune_code is None else (
+                f"Công an {tipline.directory.commune(commune_code).name}")  # type: ignore[union-attr]
+            await tipline.police.create_queue(code, commune_code, name)
+            created += 1
+        console.print(f"{created} queue(s) created in {info.name}.")
+
+    _run(work)
+
+
+@queues_app.command("list")
+def queues_list(
+    province: Annotated[str | None, typer.Option(help="Province code or name.")] = None,
+) -> None:
+    """List queues."""
+
+    async def work(tipline: App) -> None:
+        code = _province_code(tipline, province) if province else None
+        table = Table("ID", "Province", "Commune", "Name")
+        for q in await tipline.police.queues(code):
+            table.add_row(str(q.id), str(q.province_code),
+                          "—" if q.commune_code is None else str(q.commune_code), q.name)
+        console.print(table)
+
+    _run(work)
+
+
+# --- officers ---------------------------------------------------------------------------------
+
+
+@officer_app.command("add")
+def officer_add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    queue: Annotated[list[int] | None, typer.Option(help="Queue ID to join (repeatable).")] = None,
+    recovery_key: Annotated[Path | None, typer.Option(
+        help="Recovery key file that grants the queues.")] = None,
+    granted_by: Annotated[str | None, typer.Option(
+        help="An officer of those queues who grants them.")] = None,
+) -> None:
+    """Add an officer; joining queues needs the recovery key or a member officer."""
+
+    async def work(tipline: App) -> None:
+        grants = await _queue_keys(tipline, queue or [], recovery_key, granted_by)
+        password = _new_password(f"Password for {username}")
+        try:
+            officer = await tipline.police.add_officer(username, name, password)
+        except ValueError as error:
+            raise _fail(str(error)) from error
+        for queue_id, private in grants.items():
+            await tipline.police.grant(queue_id, officer.id, private)
+        console.print(f"Officer {username} added to {len(grants)} queue(s).")
+
+    _run(work)
+
+
+async def _queue_keys(
+    tipline: App, queue_ids: list[int], recovery_key: Path | None, granted_by: str | None
+) -> dict[int, bytes]:
+    if not queue_ids:
+        return {}
+    queues = {q.id: q for q in await tipline.police.queues()}
+    missing = [q for q in queue_ids if q not in queues]
+    if missing:
+        raise _fail(f"Unknown queue(s): {missing}")
+    if recovery_key is not None:
+        passphrase = typer.prompt("Recovery key passphrase", hide_input=True)
+        try:
+            private = sealing.import_recovery_key(recovery_key.read_text(), passphrase)
+        except sealing.SealingError as error:
+            raise _fail("That recovery key file or passphrase is wrong.") from error
+        try:
+            return {q: await tipline.police.queue_key_from_recovery(q, private)
+                    for q in queue_ids}
+        except sealing.CannotOpen as error:
+            raise _fail("This recovery key is not the one of those queues.") from error
+    if granted_by is not None:
+        granter = await _unlock(tipline, granted_by)
+        lacking = [q for q in queue_ids if q not in granter.queue_keys]
+        if lacking:
+            raise _fail(f"{granted_by} is not a member of queue(s) {lacking}.")
+        return {q: granter.queue_keys[q] for q in queue_ids}
+    raise _fail("Joining a queue needs --recovery-key FILE or --granted-by OFFICER.")
+
+
+async def _unlock(tipline: App, username: str) -> UnlockedOfficer:
+    password = typer.prompt(f"Password for {username}", hide_input=True)
+    try:
+        return await tipline.police.unlock(username, password)
+    except sealing.WrongPassword as error:
+        raise _fail("Wrong username or password.") from error
+
+
+# --- tips -------------------------------------------------------------------------------------
+
+
+@tips_app.command("list")
+def tips_list(
+    officer: Annotated[str, typer.Option(help="Your officer username.")],
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+) -> None:
+    """List the tips of your queues (asks your password)."""
+
+    async def work(tipline: App) -> None:
+        unlocked = await _unlock(tipline, officer)
+        rows = await tipline.police.list_tips(unlocked, status)
+        table = Table("Tip", "Received", "Category", "Commune", "Status", "Unread")
+        for t in rows:
+            commune = tipline.directory.commune(t.commune_code) if t.commune_code else None
+            table.add_row(t.tip_id, _local(t.received_at), t.category,
+                          commune.name if commune else "—", t.status, str(t.unread_for_police))
+        console.print(table if rows else "No tips in your queues.")
+
+    _run(work)
+
+
+@tips_app.command("show")
+def tips_show(
+    tip_id: Annotated[str, typer.Argument(help="Tip reference, as in `tips list`.")],
+    officer: Annotated[str | None, typer.Option(help="Your officer username.")] = None,
+    recovery_key: Annotated[Path | None, typer.Option(
+        help="Open with the province recovery key instead.")] = None,
+    save_photos: Annotated[Path | None, typer.Option(
+        help="Directory to save the tip's photos in.")] = None,
+) -> None:
+    """Decrypt and show one tip (asks your password or the recovery passphrase)."""
+
+    async def work(tipline: App) -> None:
+        if recovery_key is not None:
+            passphrase = typer.prompt("Recovery key passphrase", hide_input=True)
+            try:
+                private = sealing.import_recovery_key(recovery_key.read_text(), passphrase)
+                opened = await tipline.police.open_with_recovery(tip_id.upper(), private)
+            except (sealing.SealingError, LookupError, PermissionError) as error:
+                raise _fail("That tip cannot be opened with this key.") from error
+        elif officer is not None:
+            unlocked = await _unlock(tipline, officer)
+            try:
+                opened = await tipline.police.open_tip(unlocked, tip_id.upper())
+            except PermissionError as error:
+                raise _fail("No such tip in your queues.") from error
+        else:
+            raise _fail("Give --officer USERNAME or --recovery-key FILE.")
+        content = opened.content
+        category = tipline.content.category(opened.category)
+        commune = tipline.directory.commune(opened.commune_code) if opened.commune_code else None
+        province = tipline.directory.province(opened.province_code)
+        console.rule(f"Tip {opened.tip_id}")
+        console.print(f"Received:  {_local(opened.received_at)}   Status: {opened.status}")
+        console.print(f"Category:  {category.label['vi'] if category else opened.category}")
+        console.print(f"Place:     {commune.name if commune else '(commune not known)'}, "
+                      f"{province.name if province else opened.province_code}")
+        console.print(f"When:      {content.get('when')}")
+        console.print(f"Where:     {content.get('where') or '—'}")
+        if content.get("location"):
+            lat, lon = content["location"]
+            console.print(f"Location:  {lat}, {lon}")
+        console.print("What happened:")
+        for part in content.get("description", []):
+            console.print(f"  {part}", markup=False)
+        console.print(f"Photos:    {len(opened.photos)}")
+        if save_photos is not None and opened.photos:
+            save_photos.mkdir(parents=True, exist_ok=True)
+            for index, photo in enumerate(opened.photos, 1):
+                (save_photos / f"{opened.tip_id}-{index}.jpg").write_bytes(photo)
+            console.print(f"Photos saved in {save_photos}.")
+        for message in opened.messages:
+            who = "Police" if message.author == "police" else "Reporter"
+            console.print(f"[{_local(message.created_at)}] {who}: {message.text}", markup=False)
+
+    _run(work)
+
+
+@tips_app.command("ask")
+def tips_ask(
+    tip_id: Annotated[str, typer.Argument(help="Tip reference.")],
+    question: Annotated[str, typer.Argument(help="Question for the reporter.")],
+    officer: Annotated[str, typer.Option(help="Your officer username.")],
+) -> None:
+    """Ask the reporter a question; they read it with their receipt."""
+
+    async def work(tipline: App) -> None:
+        unlocked = await _unlock(tipline, officer)
+        try:
+            await tipline.police.ask_reporter(unlocked, tip_id.upper(), question)
+        except PermissionError as error:
+            raise _fail("No such tip in your queues.") from error
+        console.print("Question sent. The reporter sees it when they check their receipt.")
+
+    _run(work)
+
+
+def _local(moment: datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M")
+
+
+def main() -> None:
+    logging.basicConfig(level=load_settings().log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app()
+
+

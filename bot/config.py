@@ -1,0 +1,79 @@
+"""Typed settings, read from ``TIPLINE_*`` environment variables and an optional ``.env``.
+
+Nothing is read at import time: :func:`load_settings` builds a :class:`Settings` when the
+composition root asks for one, and tests pass values directly (``Settings(database_url=...)``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.sealing import KdfParams
+
+__all__ = ["Settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Every field maps to ``TIPLINE_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TIPLINE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("data"), description="Where the SQLite file and secrets live.")
+    database_url: str = Field(
+        "", description="SQLAlchemy async URL; empty means SQLite in data_dir/tipline.db."
+    )
+    role: Literal["all", "bot", "console"] = Field(
+        "all", description="'bot' is internet-facing and never unlocks a private key."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8080
+    state_secret: SecretStr | None = Field(
+        None,
+        description="Keys conversation state to chats; generated into data_dir when unset.",
+    )
+    log_level: str = "INFO"
+
+    default_locale: Literal["vi", "en"] = "vi"
+    max_text_chars: int = 3000
+    max_description_chars: int = 12000
+    max_photos: int = 5
+    max_photo_bytes: int = 10 * 1024 * 1024
+    draft_ttl_hours: int = 48
+    followup_ttl_minutes: int = 15
+    receipt_attempts: int = 5
+    receipt_window_minutes: int = 15
+
+    kdf_memory_kib: int = Field(65536, description="Argon2id memory for receipts and passwords.")
+    kdf_iterations: int = 3
+
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'tipline.db').resolve()}"
+
+    def kdf(self) -> KdfParams:
+        return KdfParams(memory_kib=self.kdf_memory_kib, iterations=self.kdf_iterations)
+
+    def state_secret_bytes(self) -> bytes:
+        """The secret that keys conversation state; created once in data_dir if not given."""
+        if self.state_secret is not None:
+            return self.state_secret.get_secret_value().encode()
+        path = self.data_dir / "state.secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and ``.env``, with explicit overrides on top."""
+    return Settings(**overrides)

@@ -1,0 +1,69 @@
+"""The web application: web chat today; webhooks and the console mount here too."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from bot.bootstrap import App
+from bot.channels import webchat
+
+__all__ = ["create_web_app"]
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(self)",
+}
+
+
+def create_web_app(app: App) -> FastAPI:
+    """The FastAPI application serving ``app``; the caller owns ``app``'s lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    web = FastAPI(
+        title="Tipline",
+        version="0.1.0",
+        description="Anonymous drug-crime tip line: web chat API.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    web.state.tipline = app
+    web.include_router(webchat.router)
+
+    @web.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @web.exception_handler(RequestValidationError)
+    async def invalid(_: Request, __: RequestValidationError) -> JSONResponse:
+        # Never echo the input back: it may be tip text.
+        return JSONResponse({"detail": "Yêu cầu không hợp lệ. / Invalid request."}, 400)
+
+    @web.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse({"detail": error.detail}, error.status_code)
+
+    @web.get("/healthz", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return web

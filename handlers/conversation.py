@@ -1,0 +1,266 @@
+"""The conversation: turns an :class:`Inbound` into the bot's replies, whatever the channel.
+
+Commands and words that work everywhere (``/start``, ``/xoa``, back, cancel, help, menu)
+are handled here; each step's own logic lives in :mod:`handlers.menu`,
+:mod:`handlers.report` and :mod:`handlers.followup`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from handlers import followup, menu, report  # noqa: F401  (registers the steps)
+from handlers.content import Content
+from handlers.flow import STEPS, Input, Turn
+from handlers.ports import StateRepository, Throttle, TipDesk
+from handlers.types import Inbound, Outbound
+from storage.directory import Directory, normalize
+from storage.sealing import ReceiptKeys
+from storage.state import ChatKeys
+
+__all__ = ["Conversation", "FollowUp", "Limits"]
+
+log = logging.getLogger(__name__)
+
+COMMANDS = {
+    "/start": "start",
+    "/menu": "menu",
+    "/tobao": "report",
+    "/report": "report",
+    "/kiemtra": "check",
+    "/check": "check",
+    "/xoa": "wipe",
+    "/delete": "wipe",
+    "/dangky": "subscribe",
+    "/subscribe": "subscribe",
+    "/huy": "cancel",
+    "/cancel": "cancel",
+    "/help": "help",
+    "/trogiup": "help",
+    "/stop": "stop",
+    "/hoc": "learn",
+    "/learn": "learn",
+    "/khancap": "emergency",
+    "/emergency": "emergency",
+}
+
+# Whole messages that act like a command at any step (compared without diacritics).
+WORDS = {
+    "back": "back",
+    "quay lai": "back",
+    "tro lai": "back",
+    "cancel": "cancel",
+    "huy": "cancel",
+    "huy bo": "cancel",
+    "help": "help",
+    "tro giup": "help",
+    "giup": "help",
+    "menu": "menu",
+}
+
+PAYLOAD_ACTIONS = {
+    "g:menu": "menu",
+    "g:back": "back",
+    "g:cancel": "cancel",
+    "g:help": "help",
+    "g:wipe": "wipe",
+    "g:report": "report",
+    "g:check": "check",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_text_chars: int = 3000
+    max_description_chars: int = 12000
+    max_photos: int = 5
+    max_photo_bytes: int = 10 * 1024 * 1024
+    receipt_attempts: int = 5
+    receipt_window: timedelta = timedelta(minutes=15)
+    followup_ttl: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A reporter's open receipt session. Kept in memory only: never links a chat to a tip
+    on disk. After a restart the reporter types the receipt again."""
+
+    tip_id: str
+    keys: ReceiptKeys
+    expires: float
+
+
+class Conversation:
+    """Answers inbound messages. One per process; safe to call concurrently for
+    different chats (each call loads and saves its own chat's state)."""
+
+    def __init__(
+        self,
+        *,
+        states: StateRepository,
+        desk: TipDesk,
+        throttle: Throttle,
+        directory: Directory,
+        content: Content,
+        secret: bytes,
+        limits: Limits | None = None,
+        default_locale: str = "vi",
+    ) -> None:
+        self.states = states
+        self.desk = desk
+        self.throttle = throttle
+        self.directory = directory
+        self.content = content
+        self.limits = limits or Limits()
+        self.default_locale = default_locale
+        self._secret = secret
+        self._followups: dict[bytes, FollowUp] = {}
+
+    # --- follow-up sessions (memory only) ------------------------------------------------
+
+    def open_followup(self, chat: ChatKeys, tip_id: str, keys: ReceiptKeys) -> None:
+        expires = time.monotonic() + self.limits.followup_ttl.total_seconds()
+        self._followups[chat.tag] = FollowUp(tip_id, keys, expires)
+
+    def followup(self, chat: ChatKeys) -> FollowUp | None:
+        session = self._followups.get(chat.tag)
+        if session is None or session.expires < time.monotonic():
+            self._followups.pop(chat.tag, None)
+            return None
+        return session
+
+    def close_followup(self, chat: ChatKeys) -> None:
+        self._followups.pop(chat.tag, None)
+
+    # --- the turn ----------------------------------------------------------------------------
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        """The bot's replies to one thing the user did."""
+        chat = ChatKeys.of(self._secret, inbound.chat)
+        state = await self.states.load(chat)
+        fresh = state is None
+        if state is None:
+            state = self._new_state(inbound)
+        turn = Turn(self, chat, inbound, state)
+        try:
+            await self._dispatch(turn, fresh)
+            if turn.next_step is not None:
+                await STEPS[turn.next_step].prompt(turn)
+        except Exception:
+            log.exception("conversation step %s failed", turn.step_name)
+            _ = turn._
+            return [Outbound(text=_(
+                "Sorry, something went wrong on our side. What you entered so far is kept; "
+                "please try again in a moment."
+            ))]
+        if not turn.forgotten:
+            await self.states.save(chat, turn.state)
+        return turn.replies
+
+    def _new_state(self, inbound: Inbound) -> dict[str, Any]:
+        hint = (inbound.locale or "").lower()[:2]
+        locale = hint if hint in ("vi", "en") else self.default_locale
+        return {"locale": locale, "step": "menu", "back": []}
+
+    async def _dispatch(self, turn: Turn, fresh: bool) -> None:
+        inbound = turn.inbound
+        text = (inbound.text or "").strip() or None
+        _ = turn._
+        if text is not None and len(text) > self.limits.max_text_chars:
+            turn.say(_(
+                "Your message is too long ({length} characters). Please send it in parts of "
+                "at most {limit} characters; nothing was saved from it."
+            ).format(length=len(text), limit=self.limits.max_text_chars))
+            return
+        action = self._global_action(turn, text, inbound.payload)
+        if action == "unknown-command":
+            turn.say(_("I don't know that command. Type /help to see what I can do."))
+            turn.reprompt()
+            return
+        if action is not None:
+            await self._run_global(turn, action)
+            return
+        if fresh and not inbound.payload and not inbound.attachments:
+            # First contact: greet and offer the menu instead of guessing what was meant.
+            await self._run_global(turn, "start")
+            return
+        payload = inbound.payload
+        if payload is not None and not turn.offered(payload):
+            turn.say(_("That choice is no longer available. Here is where we are:"))
+            turn.reprompt()
+            return
+        if payload is None and text is not None:
+            payload = turn.resolve_option(text)
+            if payload is not None:
+                text = None
+        current = STEPS.get(turn.step_name) or STEPS["menu"]
+        if inbound.attachments and not current.accepts_photos:
+            turn.say(_("Photos can be added while you send a tip, at the photo step."))
+            turn.reprompt()
+            return
+        if inbound.location and not current.accepts_location:
+            turn.say(_("A location can be shared at the 'where exactly' step of a tip."))
+            turn.reprompt()
+            return
+        await current.handle(
+            turn,
+            Input(payload=payload, text=text, attachments=inbound.attachments,
+                  location=inbound.location),
+        )
+
+    def _global_action(self, turn: Turn, text: str | None, payload: str | None) -> str | None:
+        if payload is not None:
+            return PAYLOAD_ACTIONS.get(payload)
+        if text is None:
+            return None
+        if text.startswith("/"):
+            command = text.split()[0].split("@")[0].lower()
+            return COMMANDS.get(command, "unknown-command")
+        return WORDS.get(normalize(text))
+
+    async def _run_global(self, turn: Turn, action: str) -> None:
+        _ = turn._
+        if action in ("start", "menu"):
+            self.close_followup(turn.chat)
+            turn.state["back"] = []
+            turn.state.pop("options", None)
+            turn.goto("language" if action == "start" else "menu", remember=False)
+        elif action == "back":
+            if turn.step_name == "menu":
+                turn.reprompt()
+            else:
+                turn.go_back()
+        elif action == "cancel" or action == "stop":
+            await report.cancel(turn)
+        elif action == "help":
+            turn.say(self.content.help_text("help", turn.locale))
+            turn.reprompt()
+        elif action == "wipe":
+            await self.wipe(turn)
+        elif action == "report":
+            await report.start(turn)
+        elif action == "check":
+            self.close_followup(turn.chat)
+            turn.goto("check.receipt")
+        elif action == "subscribe":
+            await menu.subscribe(turn)
+        elif action == "learn":
+            turn.goto("learn")
+        elif action == "emergency":
+            turn.say(self.content.help_text("emergency", turn.locale))
+            turn.reprompt()
+
+    async def wipe(self, turn: Turn) -> None:
+        """Forget everything about this chat and ask the channel to erase the messages."""
+        self.close_followup(turn.chat)
+        await self.states.forget(turn.chat)
+        turn.forgotten = True
+        _ = turn._
+        turn.replies.append(Outbound(
+            text=_("This conversation was deleted here. Type /start to begin again."),
+            kind="wipe",
+        ))

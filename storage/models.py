@@ -1,0 +1,178 @@
+"""Database tables. Tip content never appears here in plaintext: only sealed blobs.
+
+Plaintext columns are what routing and statistics need (queue, area, category, status,
+an hour-rounded time). No table holds a chat id, and nothing links a chat to a tip:
+conversation state is keyed by a keyed hash of the chat and deleted when a tip is sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "ConversationState",
+    "DraftAttachment",
+    "Installation",
+    "Officer",
+    "Queue",
+    "QueueMember",
+    "RecoveryKey",
+    "Throttle",
+    "Tip",
+    "TipAttachment",
+    "TipMessage",
+]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class Installation(Base):
+    """One row: installation-wide values that must never change once tips exist."""
+
+    __tablename__ = "installation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_salt: Mapped[bytes] = mapped_column(LargeBinary)
+    receipt_kdf: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class RecoveryKey(Base):
+    """A province's offline recovery key (public half only)."""
+
+    __tablename__ = "recovery_keys"
+    province_code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    fingerprint: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+
+
+class Queue(Base):
+    """The inbox of one police unit: a commune police, or the province (commune_code NULL)."""
+
+    __tablename__ = "queues"
+    __table_args__ = (UniqueConstraint("province_code", "commune_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_code: Mapped[int] = mapped_column(index=True)
+    commune_code: Mapped[int | None]
+    name: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # The queue's private key, wrapped for the province recovery key.
+    recovery_wrap: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class Officer(Base):
+    __tablename__ = "officers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # Private key under an Argon2id key from the officer's password.
+    locked_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class QueueMember(Base):
+    """An officer of a queue, holding the queue's private key wrapped for them."""
+
+    __tablename__ = "queue_members"
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"), primary_key=True)
+    wrapped_queue_key: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Tip(Base):
+    __tablename__ = "tips"
+    __table_args__ = (Index("ix_tips_queue_status", "queue_id", "status"),)
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
+    province_code: Mapped[int]
+    commune_code: Mapped[int | None]
+    category: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    # Rounded to the hour: enough for statistics, too coarse to match against other logs.
+    received_at: Mapped[datetime]
+    receipt_lookup: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    reporter_public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Data key wrapped per recipient label ("queue:7", "recovery:1"), base64 values.
+    key_wraps: Mapped[dict[str, Any]]
+    unread_for_police: Mapped[int] = mapped_column(default=0)
+    unread_for_reporter: Mapped[int] = mapped_column(default=0)
+
+
+class TipAttachment(Base):
+    __tablename__ = "tip_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[str] = mapped_column(ForeignKey("tips.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    mime: Mapped[str] = mapped_column(String(40))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TipMessage(Base):
+    """One message of the anonymous dialogue between police and reporter, sealed."""
+
+    __tablename__ = "tip_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[str] = mapped_column(ForeignKey("tips.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(10))  # "police" or "reporter"
+    created_at: Mapped[datetime]
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    key_wraps: Mapped[dict[str, Any]]
+
+
+class ConversationState(Base):
+    """Per-chat state, keyed by a keyed hash of the chat and sealed with a chat-derived key."""
+
+    __tablename__ = "conversation_states"
+    chat_tag: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DraftAttachment(Base):
+    """A photo of a tip being written, sealed with the chat-derived key until the tip is sent."""
+
+    __tablename__ = "draft_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_tag: Mapped[bytes] = mapped_column(
+        ForeignKey("conversation_states.chat_tag", ondelete="CASCADE"), index=True
+    )
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Throttle(Base):
+    """Attempt counters (wrong receipts), keyed by a purpose-specific hash of the chat."""
+
+    __tablename__ = "throttles"
+    key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    window_start: Mapped[datetime]
+    attempts: Mapped[int]

@@ -1,0 +1,113 @@
+"""Shared fixtures: a real Tipline on a temporary SQLite file (or PostgreSQL), with
+Hà Nội set up like the demo: recovery key, province queue, two commune queues, one officer.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.bootstrap import App, bootstrap
+from bot.config import Settings
+from storage.sealing import FAST_TEST_KDF
+
+POSTGRES_URL = os.environ.get(
+    "TIPLINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("TIPLINE_REQUIRE_POSTGRES") == "1"
+
+HANOI = 1
+BA_DINH = 4
+HOAN_KIEM = 70
+OFFICER = "canbo.test"
+OFFICER_PASSWORD = "mat-khau-thu-nghiem"
+
+
+def make_settings(data_dir: Path, database_url: str = "") -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=data_dir,
+        database_url=database_url,
+        kdf_memory_kib=FAST_TEST_KDF.memory_kib,
+        kdf_iterations=FAST_TEST_KDF.iterations,
+    )
+
+
+@dataclass
+class Police:
+    """Keys a test holds: the Hà Nội recovery key and the queues by commune (None = province)."""
+
+    recovery_private: bytes
+    queues: dict[int | None, int]
+    officer_id: int
+
+
+async def setup_hanoi(app: App) -> Police:
+    recovery = await app.police.create_recovery_key(HANOI)
+    officer = await app.police.add_officer(OFFICER, "Cán bộ thử nghiệm", OFFICER_PASSWORD)
+    queues: dict[int | None, int] = {}
+    for commune in (None, BA_DINH, HOAN_KIEM):
+        queue, private = await app.police.create_queue(HANOI, commune, f"Queue {commune}")
+        await app.police.grant(queue.id, officer.id, private)
+        queues[commune] = queue.id
+    return Police(recovery_private=recovery, queues=queues, officer_id=officer.id)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[App]:
+    tipline = await bootstrap(settings)
+    yield tipline
+    await tipline.close()
+
+
+@pytest.fixture
+async def police(app: App) -> Police:
+    return await setup_hanoi(app)
+
+
+def postgres_reachable() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, dropped afterwards."""
+    if not postgres_reachable():
+        if REQUIRE_POSTGRES:
+            pytest.fail("PostgreSQL is required (TIPLINE_REQUIRE_POSTGRES=1) but unreachable")
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432; set "
+                    "TIPLINE_TEST_POSTGRES_URL to run these tests")
+    import asyncio
+
+    import asyncpg
+
+    name = f"tipline_test_{uuid.uuid4().hex[:12]}"
+    admin = POSTGRES_URL.replace("postgresql+asyncpg", "postgresql")
+
+    async def execute(sql: str) -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    yield f"{base}/{name}"
+    asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
