@@ -23,47 +23,60 @@ __all__ = ["CommuneInfo", "CommuneMatch", "Directory", "ProvinceInfo", "normaliz
 
 _MARKS = re.compile(r"[\u0300-\u036f]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
-# Addresses are written "P.12, Q.3" as often as "Phường 12, Quận 3"; after normalize() the
-# dot is gone and "p12" would otherwise be one unknown word.
-_GLUED_NUMBER = re.compile(r"\b([pq])(\d+)\b")
+_WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")
+# Addresses are written "P.12, Q.3" as often as "Phường 12, Quận 3"; "p12" must not stay
+# one unknown word.
+_GLUED_NUMBER = re.compile(r"([pq])(\d+)")
 
 _COMMUNE = "commune"
 _DISTRICT = "district"
 _ANY = "any"
 
-# Longest first, so "thi xa" wins over a bare "thi ..." reading.
-_QUERY_PREFIXES: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("thi", "tran"), _COMMUNE),
-    (("dac", "khu"), _COMMUNE),
-    (("thi", "xa"), _DISTRICT),
-    (("thanh", "pho"), _ANY),
-    (("xa",), _COMMUNE),
-    (("phuong",), _COMMUNE),
-    (("tt",), _COMMUNE),
-    (("p",), _COMMUNE),
-    (("x",), _COMMUNE),
-    (("quan",), _DISTRICT),
-    (("huyen",), _DISTRICT),
-    (("tx",), _DISTRICT),
-    (("q",), _DISTRICT),
-    (("h",), _DISTRICT),
-    (("tp",), _ANY),
-    (("tinh",), _ANY),
+
+@dataclass(frozen=True, slots=True)
+class _Prefix:
+    """A unit type written before a name, the kind of unit it names, and its full spelling."""
+
+    words: tuple[str, ...]
+    kind: str
+    canonical: str
+
+
+# Longest first, so "thi xa" is not read as a name starting with "thi".
+_QUERY_PREFIXES: tuple[_Prefix, ...] = (
+    _Prefix(("thi", "tran"), _COMMUNE, "thi tran"),
+    _Prefix(("dac", "khu"), _COMMUNE, "dac khu"),
+    _Prefix(("thi", "xa"), _DISTRICT, "thi xa"),
+    _Prefix(("thanh", "pho"), _ANY, "thanh pho"),
+    _Prefix(("xa",), _COMMUNE, "xa"),
+    _Prefix(("phuong",), _COMMUNE, "phuong"),
+    _Prefix(("tt",), _COMMUNE, "thi tran"),
+    _Prefix(("p",), _COMMUNE, "phuong"),
+    _Prefix(("x",), _COMMUNE, "xa"),
+    _Prefix(("quan",), _DISTRICT, "quan"),
+    _Prefix(("huyen",), _DISTRICT, "huyen"),
+    _Prefix(("tx",), _DISTRICT, "thi xa"),
+    _Prefix(("q",), _DISTRICT, "quan"),
+    _Prefix(("h",), _DISTRICT, "huyen"),
+    _Prefix(("tp",), _ANY, "thanh pho"),
+    _Prefix(("tinh",), _ANY, "tinh"),
 )
-_PROVINCE_PREFIXES: tuple[tuple[str, ...], ...] = (("thanh", "pho"), ("tp",), ("tinh",))
-_PROVINCE_KINDS: tuple[tuple[tuple[str, ...], str], ...] = tuple(
-    (prefix, _ANY) for prefix in _PROVINCE_PREFIXES
+_PROVINCE_PREFIXES: tuple[_Prefix, ...] = (
+    _Prefix(("thanh", "pho"), _ANY, "thanh pho"),
+    _Prefix(("tp",), _ANY, "thanh pho"),
+    _Prefix(("tinh",), _ANY, "tinh"),
 )
-_OFFICIAL_PREFIXES = (
-    "thi tran",
-    "dac khu",
-    "thi xa",
-    "thanh pho",
-    "xa",
-    "phuong",
-    "quan",
-    "huyen",
-    "tinh",
+# The prefixes official names carry; a name carries at most one.
+_OFFICIAL_PREFIXES: tuple[tuple[str, ...], ...] = (
+    ("thi", "tran"),
+    ("dac", "khu"),
+    ("thi", "xa"),
+    ("thanh", "pho"),
+    ("xa",),
+    ("phuong",),
+    ("quan",),
+    ("huyen",),
+    ("tinh",),
 )
 # Names people use that are neither a current nor a pre-2025 official name.
 _PROVINCE_ALIASES: dict[str, int] = {
@@ -85,6 +98,10 @@ _OUTSIDE_DISTRICT_FACTOR = 0.9
 _DISTRICT_FALLBACK_SCORE = 0.5
 _FUZZY_THRESHOLD = 0.84
 _STRIPPED_PENALTY = 0.06
+# Folding makes "Lộc Thành" and "Lộc Thạnh", or "Xã Mỹ Thọ" and "Phường Mỹ Tho", the same
+# name; these only order such twins by what was actually typed.
+_OTHER_MARKS_PENALTY = 0.004
+_OTHER_PREFIX_PENALTY = 0.002
 _FUZZY_MIN_LENGTH = 4
 
 
@@ -122,12 +139,18 @@ def normalize(text: str) -> str:
     return _NON_WORD.sub(" ", folded).strip()
 
 
+_Words = tuple[tuple[str, str], ...]
+"""Words as (folded, accent signature) pairs."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     """One name a query is compared with, and the current units it stands for."""
 
     key: str
     compact: str
+    signature: str
+    prefix: str
     targets: tuple[int, ...]
     offset: float
     label: str | None
@@ -166,8 +189,14 @@ class _Form:
 
     key: str
     compact: str
-    kind: str | None
+    signature: str
+    marked: bool
+    prefix: _Prefix | None
     matcher: SequenceMatcher[str] | None
+
+    @property
+    def kind(self) -> str | None:
+        return None if self.prefix is None else self.prefix.kind
 
 
 class Directory:
@@ -204,7 +233,7 @@ class Directory:
         if limit <= 0:
             return []
         best: dict[int, _Hit] = {}
-        forms = _forms(_tokens(text), _PROVINCE_KINDS)
+        forms = _forms(_words(text), _PROVINCE_PREFIXES)
         for fuzzy in (False, True):
             for form in forms:
                 for candidate in self._index.province_candidates:
@@ -222,7 +251,7 @@ class Directory:
         Hoàn Kiếm") ranks the old communes of that district first.
         """
         search = self._index.search.get(province_code)
-        tokens = _tokens(text)
+        tokens = _words(text)
         if search is None or not tokens or limit <= 0:
             return []
         best: dict[int, _Hit] = {}
@@ -244,38 +273,59 @@ class Directory:
         ]
 
 
-def _tokens(text: str) -> list[str]:
-    return _GLUED_NUMBER.sub(r"\1 \2", normalize(text)).split()
+def _words(text: str) -> _Words:
+    words: list[tuple[str, str]] = []
+    for raw in _WORD.findall(unicodedata.normalize("NFC", text.lower())):
+        folded = normalize(raw).split()
+        if len(folded) != 1:
+            words += [(word, word) for word in folded]
+        elif glued := _GLUED_NUMBER.fullmatch(folded[0]):
+            words += [(glued[1], glued[1]), (glued[2], glued[2])]
+        else:
+            words.append((folded[0], _signature(raw)))
+    return tuple(words)
 
 
-def _readings(
-    tokens: Sequence[str], prefixes: Sequence[tuple[tuple[str, ...], str]]
-) -> list[tuple[Sequence[str], str | None]]:
+def _signature(word: str) -> str:
+    """The word with its marks sorted to the end, so "hoà" and "hòa" agree but "thành" and
+    "thạnh" do not."""
+    decomposed = unicodedata.normalize("NFD", word)
+    marks = sorted(c for c in decomposed if unicodedata.combining(c))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)) + "".join(marks)
+
+
+def _readings(words: _Words, prefixes: Sequence[_Prefix]) -> list[tuple[_Words, _Prefix | None]]:
     """The query as typed, and without a leading prefix when it has one; [] for a bare prefix.
 
     Both readings are kept because prefix words are also name words: "Tịnh Khê" folds to
     "tinh khe", "Quan Sơn" to "quan son".
     """
-    if not tokens:
+    if not words:
         return []
-    for prefix, kind in prefixes:
-        if tuple(tokens[: len(prefix)]) == prefix:
-            if len(tokens) == len(prefix):
+    for prefix in prefixes:
+        size = len(prefix.words)
+        if tuple(folded for folded, _ in words[:size]) == prefix.words:
+            if len(words) == size:
                 return []
-            return [(tokens, None), (tokens[len(prefix) :], kind)]
-    return [(tokens, None)]
+            return [(words, None), (words[size:], prefix)]
+    return [(words, None)]
 
 
-def _forms(tokens: Sequence[str], prefixes: Sequence[tuple[tuple[str, ...], str]]) -> list[_Form]:
+def _folded(words: _Words) -> str:
+    return " ".join(folded for folded, _ in words)
+
+
+def _forms(words: _Words, prefixes: Sequence[_Prefix]) -> list[_Form]:
     forms = []
-    for words, kind in _readings(tokens, prefixes):
-        key = " ".join(words)
+    for reading, prefix in _readings(words, prefixes):
+        key = _folded(reading)
+        signature = " ".join(sign for _, sign in reading)
         compact = key.replace(" ", "")
         matcher: SequenceMatcher[str] | None = None
         if len(compact) >= _FUZZY_MIN_LENGTH:
             matcher = SequenceMatcher(None, autojunk=False)
             matcher.set_seq2(key)
-        forms.append(_Form(key, compact, kind, matcher))
+        forms.append(_Form(key, compact, signature, signature != key, prefix, matcher))
     return forms
 
 
@@ -284,6 +334,10 @@ def _score(form: _Form, candidate: _Candidate, *, fuzzy: bool) -> float:
     query, compact, name = form.key, form.compact, candidate.key
     if compact == candidate.compact:
         score = 1.0
+        if form.marked and form.signature != candidate.signature:
+            score -= _OTHER_MARKS_PENALTY
+        if form.prefix and candidate.prefix and form.prefix.canonical != candidate.prefix:
+            score -= _OTHER_PREFIX_PENALTY
     elif len(compact) >= 2 and candidate.compact.startswith(compact):
         whole_words = name.startswith(query) and name[len(query) : len(query) + 1] in ("", " ")
         score = 0.85 + (0.03 if whole_words else 0.0) + 0.02 * len(compact) / len(candidate.compact)
@@ -300,7 +354,7 @@ def _score(form: _Form, candidate: _Candidate, *, fuzzy: bool) -> float:
         score = 0.6 * ratio
     else:
         return 0.0
-    if form.kind is not None and score < 1.0:
+    if form.prefix is not None and compact != candidate.compact:
         # "phuong lien" is more likely "Phương Liên" than "Phường Liên...": the reading that
         # uses every typed word wins a tie.
         score -= _STRIPPED_PENALTY
@@ -333,7 +387,7 @@ def _ranked(best: dict[int, _Hit], limit: int) -> list[int]:
 
 
 def _search_communes(
-    search: _ProvinceCommunes, tokens: Sequence[str], best: dict[int, _Hit], *, fuzzy: bool
+    search: _ProvinceCommunes, tokens: _Words, best: dict[int, _Hit], *, fuzzy: bool
 ) -> None:
     for form in _forms(tokens, _QUERY_PREFIXES):
         for candidate in search.candidates:
@@ -344,7 +398,7 @@ def _search_communes(
 
 def _search_within_districts(
     search: _ProvinceCommunes,
-    tokens: Sequence[str],
+    tokens: _Words,
     districts: tuple[_Candidate, ...],
     best: dict[int, _Hit],
     *,
@@ -380,8 +434,8 @@ def _search_within_districts(
 
 
 def _split_district(
-    search: _ProvinceCommunes, tokens: Sequence[str]
-) -> tuple[Sequence[str], tuple[_Candidate, ...]] | None:
+    search: _ProvinceCommunes, tokens: _Words
+) -> tuple[_Words, tuple[_Candidate, ...]] | None:
     """Split "<commune> [huyện] <old district>" into its parts, if it ends with an old district.
 
     A split whose district part carries its own prefix ("... huyện Đan Phượng") is preferred,
@@ -392,34 +446,25 @@ def _split_district(
     for start in range(max(1, len(tokens) - 6), len(tokens)):
         if not _readings(tokens[:start], _QUERY_PREFIXES):
             continue
-        for words, kind in _readings(tokens[start:], _QUERY_PREFIXES):
-            districts = search.districts.get("".join(words))
-            if districts and kind != _COMMUNE:
-                found[kind is None, start] = districts
+        for words, prefix in _readings(tokens[start:], _QUERY_PREFIXES):
+            districts = search.districts.get(_folded(words).replace(" ", ""))
+            if districts and (prefix is None or prefix.kind != _COMMUNE):
+                found[prefix is None, start] = districts
     if not found:
         return None
     option = min(found)
     return tokens[: option[1]], found[option]
 
 
-def _without_province_suffix(
-    tokens: Sequence[str], province_keys: frozenset[str]
-) -> list[Sequence[str]]:
+def _without_province_suffix(tokens: _Words, province_keys: frozenset[str]) -> list[_Words]:
     """The query, and the query without a trailing name of the province it is searched in."""
-    variants: list[Sequence[str]] = [tokens]
+    variants = [tokens]
     for start in range(max(1, len(tokens) - 5), len(tokens)):
-        readings = _readings(tokens[start:], _PROVINCE_KINDS)
-        if any("".join(words) in province_keys for words, _ in readings):
+        readings = _readings(tokens[start:], _PROVINCE_PREFIXES)
+        if any(_folded(words).replace(" ", "") in province_keys for words, _ in readings):
             variants.append(tokens[:start])
             break
     return variants
-
-
-def _strip_official(key: str) -> str:
-    for prefix in _OFFICIAL_PREFIXES:
-        if key.startswith(prefix + " "):
-            return key[len(prefix) + 1 :]
-    return key
 
 
 def _capitalized(name: str) -> str:
@@ -436,8 +481,18 @@ def _candidate(
     district: int | None = None,
     is_district: bool = False,
 ) -> _Candidate:
-    key = _strip_official(normalize(name))
-    return _Candidate(key, key.replace(" ", ""), targets, offset, label, district, is_district)
+    words = _words(name)
+    prefix = ""
+    for official in _OFFICIAL_PREFIXES:
+        if len(words) > len(official) and _folded(words[: len(official)]) == " ".join(official):
+            prefix = " ".join(official)
+            words = words[len(official) :]
+            break
+    key = _folded(words)
+    signature = " ".join(sign for _, sign in words)
+    return _Candidate(
+        key, key.replace(" ", ""), signature, prefix, targets, offset, label, district, is_district
+    )
 
 
 @cache
@@ -464,10 +519,8 @@ def _build_index() -> _Index:
         current[commune.province_code].append(_candidate(commune.name, (commune.code,)))
     communes_by_province = {
         code: tuple(
-            sorted(
-                (communes[c.targets[0]] for c in candidates),
-                key=lambda info: (_strip_official(normalize(info.name)), info.name),
-            )
+            communes[c.targets[0]]
+            for c in sorted(candidates, key=lambda c: (c.key, communes[c.targets[0]].name))
         )
         for code, candidates in current.items()
     }
@@ -507,7 +560,7 @@ def _build_index() -> _Index:
     for district_code, district in legacy_districts.items():
         if district_code in mapped_districts:
             continue
-        key = _strip_official(normalize(district.name)).replace(" ", "")
+        key = _candidate(district.name, ()).compact
         old_province = PROVINCE_OLD_TO_NEW.get(int(district.province_code))
         for new_province in old_province.new_provinces if old_province else ():
             for commune_code, commune_key in current_keys.items():

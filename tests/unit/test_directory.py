@@ -14,9 +14,11 @@ from storage.directory import Directory, normalize
 
 HA_NOI = 1
 TUYEN_QUANG = 8
+PHU_THO = 25
 HUE = 46
 QUANG_NGAI = 51
 DAK_LAK = 66
+DONG_NAI = 75
 HO_CHI_MINH = 79
 TAY_NINH = 80
 DONG_THAP = 82
@@ -229,6 +231,30 @@ def test_names_that_look_like_prefixes_or_have_apostrophes(
 
     assert best.commune.name == name
     assert best.score == 1.0
+
+
+@pytest.mark.parametrize(
+    ("province", "text", "first", "second"),
+    [
+        (DONG_NAI, "Lộc Thạnh", "Xã Lộc Thạnh", "Xã Lộc Thành"),
+        (DONG_NAI, "Lộc Thành", "Xã Lộc Thành", "Xã Lộc Thạnh"),
+        (DONG_THAP, "Xã Mỹ Thọ", "Xã Mỹ Thọ", "Phường Mỹ Tho"),
+        (DONG_THAP, "phuong my tho", "Phường Mỹ Tho", "Xã Mỹ Thọ"),
+    ],
+)
+def test_twins_that_differ_only_in_marks_or_prefix_follow_what_was_typed(
+    directory: Directory, province: int, text: str, first: str, second: str
+) -> None:
+    matches = directory.match_commune(province, text)
+
+    assert [m.commune.name for m in matches[:2]] == [first, second]
+    assert matches[0].score == 1.0
+
+
+def test_old_tone_placement_is_an_exact_match(directory: Directory) -> None:
+    for text in ("Hoà Bình", "Hòa Bình"):
+        best = directory.match_commune(PHU_THO, text)[0]
+        assert (best.commune.name, best.score) == ("Phường Hòa Bình", 1.0)
 
 
 def test_commune_of_another_province_is_not_returned(directory: Directory) -> None:
