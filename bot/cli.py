@@ -16,7 +16,7 @@ from rich.table import Table
 from bot.bootstrap import App, bootstrap
 from bot.config import load_settings
 from storage import sealing
-from storage.police import UnlockedOfficer
+from storage.police import UnlockedOfficer, queue_name
 
 __all__ = ["app", "main"]
 
@@ -27,8 +27,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="Province recovery keys.", no_args_is_help=True)
-queues_app = typer.Typer(help="Police queues (commune and province inboxes).",
-                         no_args_is_help=True)
+queues_app = typer.Typer(help="Police queues (commune and province inboxes).", no_args_is_help=True)
 officer_app = typer.Typer(help="Police officers and their queues.", no_args_is_help=True)
 tips_app = typer.Typer(help="Read and answer tips as an officer.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -104,14 +103,18 @@ def demo(
     url = f"http://{settings.host}:{port or settings.port}/"
     console.rule("[bold]Tipline demo")
     console.print(f"Web chat:        [bold]{url}[/bold]")
-    console.print(f"Demo province:   {credentials['province']} (queues: "
-                  f"{', '.join(credentials['queues'])})")
-    console.print(f"Demo officer:    [bold]{credentials['username']}[/bold]  password "
-                  f"[bold]{credentials['password']}[/bold]")
-    console.print(f"Recovery key:    {credentials['recovery_file']}  passphrase "
-                  f"[bold]{credentials['recovery_passphrase']}[/bold]")
-    console.print("Read tips:       tipline tips list --officer "
-                  f"{credentials['username']}")
+    console.print(
+        f"Demo province:   {credentials['province']} (queues: {', '.join(credentials['queues'])})"
+    )
+    console.print(
+        f"Demo officer:    [bold]{credentials['username']}[/bold]  password "
+        f"[bold]{credentials['password']}[/bold]"
+    )
+    console.print(
+        f"Recovery key:    {credentials['recovery_file']}  passphrase "
+        f"[bold]{credentials['recovery_passphrase']}[/bold]"
+    )
+    console.print(f"Read tips:       tipline tips list --officer {credentials['username']}")
     console.rule()
     if not setup_only:
         asyncio.run(run(settings, host=settings.host, port=port or settings.port))
@@ -182,8 +185,10 @@ def keys_init(
 @queues_app.command("init")
 def queues_init(
     province: Annotated[str, typer.Option(help="Province code or name.")],
-    commune: Annotated[list[str] | None, typer.Option(
-        help="Commune code or name to give its own queue (repeatable).")] = None,
+    commune: Annotated[
+        list[str] | None,
+        typer.Option(help="Commune code or name to give its own queue (repeatable)."),
+    ] = None,
     all_communes: Annotated[bool, typer.Option(help="A queue for every commune.")] = False,
 ) -> None:
     """Create the province queue and, optionally, commune queues."""
@@ -213,8 +218,8 @@ def queues_init(
         for commune_code in dict.fromkeys(wanted):
             if commune_code in existing:
                 continue
-            name = f"Công an {info.short_name}" if commune_code is None else (
-                f"Công an {tipline.directory.commune(commune_code).name}")  # type: ignore[union-attr]
+            commune_info = tipline.directory.commune(commune_code) if commune_code else None
+            name = queue_name(info, commune_info)
             await tipline.police.create_queue(code, commune_code, name)
             created += 1
         console.print(f"{created} queue(s) created in {info.name}.")
@@ -232,8 +237,12 @@ def queues_list(
         code = _province_code(tipline, province) if province else None
         table = Table("ID", "Province", "Commune", "Name")
         for q in await tipline.police.queues(code):
-            table.add_row(str(q.id), str(q.province_code),
-                          "—" if q.commune_code is None else str(q.commune_code), q.name)
+            table.add_row(
+                str(q.id),
+                str(q.province_code),
+                "—" if q.commune_code is None else str(q.commune_code),
+                q.name,
+            )
         console.print(table)
 
     _run(work)
@@ -247,10 +256,12 @@ def officer_add(
     username: Annotated[str, typer.Argument(help="Login name.")],
     name: Annotated[str, typer.Option(help="Display name.")],
     queue: Annotated[list[int] | None, typer.Option(help="Queue ID to join (repeatable).")] = None,
-    recovery_key: Annotated[Path | None, typer.Option(
-        help="Recovery key file that grants the queues.")] = None,
-    granted_by: Annotated[str | None, typer.Option(
-        help="An officer of those queues who grants them.")] = None,
+    recovery_key: Annotated[
+        Path | None, typer.Option(help="Recovery key file that grants the queues.")
+    ] = None,
+    granted_by: Annotated[
+        str | None, typer.Option(help="An officer of those queues who grants them.")
+    ] = None,
 ) -> None:
     """Add an officer; joining queues needs the recovery key or a member officer."""
 
@@ -278,14 +289,9 @@ async def _queue_keys(
     if missing:
         raise _fail(f"Unknown queue(s): {missing}")
     if recovery_key is not None:
-        passphrase = typer.prompt("Recovery key passphrase", hide_input=True)
+        private = _recovery_private(recovery_key)
         try:
-            private = sealing.import_recovery_key(recovery_key.read_text(), passphrase)
-        except sealing.SealingError as error:
-            raise _fail("That recovery key file or passphrase is wrong.") from error
-        try:
-            return {q: await tipline.police.queue_key_from_recovery(q, private)
-                    for q in queue_ids}
+            return {q: await tipline.police.queue_key_from_recovery(q, private) for q in queue_ids}
         except sealing.CannotOpen as error:
             raise _fail("This recovery key is not the one of those queues.") from error
     if granted_by is not None:
@@ -295,6 +301,15 @@ async def _queue_keys(
             raise _fail(f"{granted_by} is not a member of queue(s) {lacking}.")
         return {q: granter.queue_keys[q] for q in queue_ids}
     raise _fail("Joining a queue needs --recovery-key FILE or --granted-by OFFICER.")
+
+
+def _recovery_private(path: Path) -> bytes:
+    """The recovery private key from its file, asking the passphrase."""
+    passphrase = typer.prompt("Recovery key passphrase", hide_input=True)
+    try:
+        return sealing.import_recovery_key(path.read_text(), passphrase)
+    except (OSError, sealing.SealingError) as error:
+        raise _fail("That recovery key file or passphrase is wrong.") from error
 
 
 async def _unlock(tipline: App, username: str) -> UnlockedOfficer:
@@ -321,8 +336,14 @@ def tips_list(
         table = Table("Tip", "Received", "Category", "Commune", "Status", "Unread")
         for t in rows:
             commune = tipline.directory.commune(t.commune_code) if t.commune_code else None
-            table.add_row(t.tip_id, _local(t.received_at), t.category,
-                          commune.name if commune else "—", t.status, str(t.unread_for_police))
+            table.add_row(
+                t.tip_id,
+                _local(t.received_at),
+                t.category,
+                commune.name if commune else "—",
+                t.status,
+                str(t.unread_for_police),
+            )
         console.print(table if rows else "No tips in your queues.")
 
     _run(work)
@@ -332,18 +353,19 @@ def tips_list(
 def tips_show(
     tip_id: Annotated[str, typer.Argument(help="Tip reference, as in `tips list`.")],
     officer: Annotated[str | None, typer.Option(help="Your officer username.")] = None,
-    recovery_key: Annotated[Path | None, typer.Option(
-        help="Open with the province recovery key instead.")] = None,
-    save_photos: Annotated[Path | None, typer.Option(
-        help="Directory to save the tip's photos in.")] = None,
+    recovery_key: Annotated[
+        Path | None, typer.Option(help="Open with the province recovery key instead.")
+    ] = None,
+    save_photos: Annotated[
+        Path | None, typer.Option(help="Directory to save the tip's photos in.")
+    ] = None,
 ) -> None:
     """Decrypt and show one tip (asks your password or the recovery passphrase)."""
 
     async def work(tipline: App) -> None:
         if recovery_key is not None:
-            passphrase = typer.prompt("Recovery key passphrase", hide_input=True)
+            private = _recovery_private(recovery_key)
             try:
-                private = sealing.import_recovery_key(recovery_key.read_text(), passphrase)
                 opened = await tipline.police.open_with_recovery(tip_id.upper(), private)
             except (sealing.SealingError, LookupError, PermissionError) as error:
                 raise _fail("That tip cannot be opened with this key.") from error
@@ -362,8 +384,10 @@ def tips_show(
         console.rule(f"Tip {opened.tip_id}")
         console.print(f"Received:  {_local(opened.received_at)}   Status: {opened.status}")
         console.print(f"Category:  {category.label['vi'] if category else opened.category}")
-        console.print(f"Place:     {commune.name if commune else '(commune not known)'}, "
-                      f"{province.name if province else opened.province_code}")
+        console.print(
+            f"Place:     {commune.name if commune else '(commune not known)'}, "
+            f"{province.name if province else opened.province_code}"
+        )
         console.print(f"When:      {content.get('when')}")
         console.print(f"Where:     {content.get('where') or '—'}")
         if content.get("location"):
@@ -412,8 +436,7 @@ def _local(moment: datetime) -> str:
 
 
 def main() -> None:
-    logging.basicConfig(level=load_settings().log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=load_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app()
-
-

@@ -13,6 +13,7 @@ from typing import Any
 from bot.bootstrap import bootstrap
 from bot.config import Settings
 from storage import sealing
+from storage.police import queue_name
 
 __all__ = ["DEMO_COMMUNES", "DEMO_PROVINCE", "prepare"]
 
@@ -34,14 +35,17 @@ async def prepare(settings: Settings) -> dict[str, Any]:
         recovery_passphrase = secrets.token_urlsafe(12)
         recovery = await app.police.create_recovery_key(DEMO_PROVINCE)
         recovery_file = settings.data_dir / f"demo-recovery-{DEMO_PROVINCE:02d}.key"
-        recovery_file.write_text(sealing.export_recovery_key(
-            recovery, recovery_passphrase, settings.kdf(), f"Demo, {province.name}"))
+        recovery_file.write_text(
+            sealing.export_recovery_key(
+                recovery, recovery_passphrase, settings.kdf(), f"Demo, {province.name}"
+            )
+        )
         password = secrets.token_urlsafe(9)
         officer = await app.police.add_officer(DEMO_OFFICER, "Cán bộ demo", password)
         names = []
         for commune_code in (None, *DEMO_COMMUNES):
             commune = app.directory.commune(commune_code) if commune_code else None
-            name = f"Công an {commune.name if commune else province.short_name}"
+            name = queue_name(province, commune)
             queue, private = await app.police.create_queue(DEMO_PROVINCE, commune_code, name)
             await app.police.grant(queue.id, officer.id, private)
             names.append(name)

@@ -36,8 +36,9 @@ async def run(settings: Settings, *, host: str, port: int) -> None:
     app = await bootstrap(settings)
     web = create_web_app(app)
     # No access log: client addresses and paths of an anonymous service are not kept.
-    config = uvicorn.Config(web, host=host, port=port, access_log=False, log_config=None,
-                            server_header=False)
+    config = uvicorn.Config(
+        web, host=host, port=port, access_log=False, log_config=None, server_header=False
+    )
     server = uvicorn.Server(config)
     cleaner = asyncio.create_task(housekeeping(app))
     log.info("serving web chat on http://%s:%d/", host, port)

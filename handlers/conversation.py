@@ -153,10 +153,14 @@ class Conversation:
         except Exception:
             log.exception("conversation step %s failed", turn.step_name)
             _ = turn._
-            return [Outbound(text=_(
-                "Sorry, something went wrong on our side. What you entered so far is kept; "
-                "please try again in a moment."
-            ))]
+            return [
+                Outbound(
+                    text=_(
+                        "Sorry, something went wrong on our side. What you entered so far is kept; "
+                        "please try again in a moment."
+                    )
+                )
+            ]
         if not turn.forgotten:
             await self.states.save(chat, turn.state)
         return turn.replies
@@ -171,14 +175,16 @@ class Conversation:
         text = (inbound.text or "").strip() or None
         _ = turn._
         if text is not None and len(text) > self.limits.max_text_chars:
-            turn.say(_(
-                "Your message is too long ({length} characters). Please send it in parts of "
-                "at most {limit} characters; nothing was saved from it."
-            ).format(length=len(text), limit=self.limits.max_text_chars))
+            turn.say(
+                _(
+                    "Your message is too long ({length} characters). Please send it in parts of "
+                    "at most {limit} characters; nothing was saved from it."
+                ).format(length=len(text), limit=self.limits.max_text_chars)
+            )
             return
         action = self._global_action(turn, text, inbound.payload)
         if action == "unknown-command":
-            turn.say(_("I don't know that command. Type /help to see what I can do."))
+            turn.say(_("I don't know that command. Type /help (or /trogiup) to see what I can do."))
             turn.reprompt()
             return
         if action is not None:
@@ -199,7 +205,7 @@ class Conversation:
                 text = None
         current = STEPS.get(turn.step_name) or STEPS["menu"]
         if inbound.attachments and not current.accepts_photos:
-            turn.say(_("Photos can be added while you send a tip, at the photo step."))
+            turn.say(_("Photos can be added while you send a tip."))
             turn.reprompt()
             return
         if inbound.location and not current.accepts_location:
@@ -208,8 +214,12 @@ class Conversation:
             return
         await current.handle(
             turn,
-            Input(payload=payload, text=text, attachments=inbound.attachments,
-                  location=inbound.location),
+            Input(
+                payload=payload,
+                text=text,
+                attachments=inbound.attachments,
+                location=inbound.location,
+            ),
         )
 
     def _global_action(self, turn: Turn, text: str | None, payload: str | None) -> str | None:
@@ -260,7 +270,12 @@ class Conversation:
         await self.states.forget(turn.chat)
         turn.forgotten = True
         _ = turn._
-        turn.replies.append(Outbound(
-            text=_("This conversation was deleted here. Type /start to begin again."),
-            kind="wipe",
-        ))
+        turn.replies.append(
+            Outbound(
+                text=_(
+                    "Tipline deleted its copy of this conversation. If your app still shows "
+                    "the messages, delete them there too. Type /start to begin again."
+                ),
+                kind="wipe",
+            )
+        )

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["STEPS", "Input", "Step", "Turn", "step"]
 
 # Payloads valid at any step, whatever the last prompt offered.
-GLOBAL_PAYLOADS = frozenset({"g:menu", "g:back", "g:cancel", "g:help", "g:wipe", "g:report",
-                             "g:check"})
+GLOBAL_PAYLOADS = frozenset(
+    {"g:menu", "g:back", "g:cancel", "g:help", "g:wipe", "g:report", "g:check"}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,8 +47,11 @@ async def receipt(turn: Turn, given: Input) -> None:
     )
     if not allowed:
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
-        turn.say(_("Too many attempts. Please wait {minutes} minutes and try again."
-                   ).format(minutes=minutes))
+        turn.say(
+            _("Too many attempts. Please wait {minutes} minutes and try again.").format(
+                minutes=minutes
+            )
+        )
         turn.reprompt()
         return
     digits = sealing.parse_receipt(given.text)
@@ -81,8 +84,13 @@ async def receipt(turn: Turn, given: Input) -> None:
 async def view_prompt(turn: Turn) -> None:
     _ = turn._
     if turn.conversation.followup(turn.chat) is None:
-        turn.ask(_("For your safety, the receipt was closed. Type it again to continue."),
-                 [[Button(_("Main menu"), "g:menu")]])
+        turn.ask(
+            _(
+                "For your safety, the tip you opened was closed. "
+                "Type your receipt again to continue."
+            ),
+            [[Button(_("Main menu"), "g:menu")]],
+        )
         turn.state["step"] = "check.receipt"
         return
     turn.ask(
@@ -106,8 +114,10 @@ async def view(turn: Turn, given: Input) -> None:
 async def reply_prompt(turn: Turn) -> None:
     _ = turn._
     turn.ask(
-        _("Write your answer in one message. Do not include your name or anything that "
-          "identifies you."),
+        _(
+            "Write your answer in one message. Do not include your name or anything that "
+            "identifies you."
+        ),
         [[Button(_("Cancel"), "g:menu")]],
     )
 
@@ -124,8 +134,12 @@ async def reply(turn: Turn, given: Input) -> None:
         turn.reprompt()
         return
     if sealing.looks_like_receipt(given.text):
-        turn.say(_("This message looks like a receipt number. Never send your receipt in a "
-                   "message: it was not saved. Please write it again without the number."))
+        turn.say(
+            _(
+                "This message looks like a receipt number. Never send your receipt in a "
+                "message: it was not saved. Please write it again without the number."
+            )
+        )
         turn.reprompt()
         return
     await turn.conversation.desk.reply(session.tip_id, session.keys, given.text)

@@ -66,10 +66,12 @@ async def main_menu(turn: Turn, given: Input) -> None:
 
 async def subscribe(turn: Turn) -> None:
     _ = turn._
-    turn.say(_(
-        "Awareness messages for your commune are coming soon, for the Drug Prevention "
-        "Action Month in June. Thank you for your interest."
-    ))
+    turn.say(
+        _(
+            "Awareness messages for your commune are coming soon, for the Drug Prevention "
+            "Action Month in June. Thank you for your interest."
+        )
+    )
     turn.goto("menu", remember=False)
 
 

@@ -21,10 +21,21 @@ __all__ = ["cancel", "start"]
 log = logging.getLogger(__name__)
 
 WHEN = ("now", "today", "earlier", "recurring")
-TIP_STEPS = frozenset({
-    "tip.notice", "tip.category", "tip.urgent", "tip.province", "tip.commune", "tip.when",
-    "tip.where", "tip.what", "tip.photos", "tip.review", "tip.edit",
-})
+TIP_STEPS = frozenset(
+    {
+        "tip.notice",
+        "tip.category",
+        "tip.urgent",
+        "tip.province",
+        "tip.commune",
+        "tip.when",
+        "tip.where",
+        "tip.what",
+        "tip.photos",
+        "tip.review",
+        "tip.edit",
+    }
+)
 
 
 def _when_label(turn: Turn, key: str) -> str:
@@ -32,7 +43,7 @@ def _when_label(turn: Turn, key: str) -> str:
     return {
         "now": _("Happening now"),
         "today": _("Earlier today"),
-        "earlier": _("Some days ago"),
+        "earlier": _("Before today"),
         "recurring": _("It happens regularly"),
     }[key]
 
@@ -54,10 +65,12 @@ def _advance(turn: Turn, next_step: str) -> None:
 def _refuse_receipt(turn: Turn, text: str) -> bool:
     """Never store a message carrying a receipt: someone could find it with the tip."""
     if sealing.looks_like_receipt(text):
-        turn.say(turn._(
-            "This message looks like a receipt number. Never send your receipt in a message: "
-            "it was not saved. Please write it again without the number."
-        ))
+        turn.say(
+            turn._(
+                "This message looks like a receipt number. Never send your receipt in a message: "
+                "it was not saved. Please write it again without the number."
+            )
+        )
         turn.reprompt()
         return True
     return False
@@ -195,8 +208,12 @@ async def province(turn: Turn, given: Input) -> None:
             return
         else:
             turn.state.pop("province_matches", None)
-            turn.say(_("I could not find a province called “{name}”. Please check the name "
-                       "or choose from the list.").format(name=given.text[:80]))
+            turn.say(
+                _(
+                    "I could not find a province called “{name}”. Please check the name "
+                    "or choose from the list."
+                ).format(name=given.text[:80])
+            )
             turn.reprompt()
             return
     chosen = directory.province(code) if code is not None else None
@@ -205,9 +222,12 @@ async def province(turn: Turn, given: Input) -> None:
         return
     turn.state.pop("province_matches", None)
     if not await turn.conversation.desk.has_queue(chosen.code):
-        turn.say(_("Tipline does not reach the police of {province} yet. Please call 113 or go "
-                   "to the nearest police station. You can choose another province."
-                   ).format(province=chosen.short_name))
+        turn.say(
+            _(
+                "Tipline does not reach the police of {province} yet. Please call 113 or go "
+                "to the nearest police station. You can choose another province."
+            ).format(province=chosen.short_name)
+        )
         turn.reprompt()
         return
     turn.draft["province"] = chosen.code
@@ -222,8 +242,10 @@ async def commune_prompt(turn: Turn) -> None:
     unknown = Button(_("I don't know the commune"), "commune:unknown")
     if not matches:
         turn.ask(
-            _("Which commune or ward (xã, phường)? Type its name; old names from before 2025 "
-              "are fine too."),
+            _(
+                "Which commune or ward (xã, phường)? Type its name; old names from before 2025 "
+                "are fine too."
+            ),
             [[unknown]],
         )
         return
@@ -259,11 +281,15 @@ async def commune(turn: Turn, given: Input) -> None:
     elif given.text:
         matches = directory.match_commune(province_code, given.text)
         if not matches:
-            turn.say(_("I could not find “{name}” in {province}. Check the spelling, try the old "
-                       "name, or choose “I don't know the commune”.").format(
-                name=given.text[:80],
-                province=directory.province(province_code).short_name,  # type: ignore[union-attr]
-            ))
+            turn.say(
+                _(
+                    "I could not find “{name}” in {province}. Check the spelling, try the old "
+                    "name, or choose “I don't know the commune”."
+                ).format(
+                    name=given.text[:80],
+                    province=directory.province(province_code).short_name,  # type: ignore[union-attr]
+                )
+            )
             turn.state.pop("commune_matches", None)
             turn.reprompt()
             return
@@ -300,8 +326,10 @@ async def when(turn: Turn, given: Input) -> None:
 async def where_prompt(turn: Turn) -> None:
     _ = turn._
     turn.ask(
-        _("Where exactly? Describe the place: street, landmark, what the house or shop looks "
-          "like. You can also share a location. Do not describe where you live."),
+        _(
+            "Where exactly? Describe the place: street, landmark, what the house or shop looks "
+            "like. You can also share a location. Do not describe where you live."
+        ),
         [[Button(_("Skip"), "skip")]],
     )
 
@@ -310,8 +338,10 @@ async def where_prompt(turn: Turn) -> None:
 async def where(turn: Turn, given: Input) -> None:
     _ = turn._
     if given.location is not None:
-        turn.draft["location"] = [round(given.location.latitude, 6),
-                                  round(given.location.longitude, 6)]
+        turn.draft["location"] = [
+            round(given.location.latitude, 6),
+            round(given.location.longitude, 6),
+        ]
         turn.say(_("Location noted. Add a description of the place too, or press Skip."))
         turn.reprompt()
         return
@@ -333,9 +363,11 @@ async def what_prompt(turn: Turn) -> None:
     if turn.draft.get("description"):
         text = _("Write more if you want, or press Done.")
     else:
-        text = _("What happened? Describe what you saw or know: who (descriptions, not your "
-                 "relation to them), what, how often. You can send several messages; press "
-                 "Done when finished.")
+        text = _(
+            "What happened? Describe what you saw or know: who (descriptions, not your "
+            "relation to them), what, how often. You can send several messages; press "
+            "Done when finished."
+        )
     turn.ask(text, [[Button(_("Done"), "done")]])
 
 
@@ -360,8 +392,12 @@ async def what(turn: Turn, given: Input) -> None:
         return
     total = sum(len(part) for part in description) + len(given.text)
     if total > turn.conversation.limits.max_description_chars:
-        turn.say(_("The description is getting very long. What you wrote so far is kept; "
-                   "please press Done and add details later through your receipt."))
+        turn.say(
+            _(
+                "The description is getting very long. What you wrote so far is kept; "
+                "please press Done and add details later through your receipt."
+            )
+        )
         turn.reprompt()
         return
     description.append(given.text)
@@ -376,8 +412,10 @@ async def photos_prompt(turn: Turn) -> None:
     _ = turn._
     limits = turn.conversation.limits
     turn.ask(
-        _("You can send up to {count} photos (optional). Their hidden details such as place and "
-          "camera are removed. Press Done when finished.").format(count=limits.max_photos),
+        _(
+            "You can send up to {count} photos (optional). Their hidden details such as place and "
+            "camera are removed. Press Done when finished."
+        ).format(count=limits.max_photos),
         [[Button(_("Done"), "done")]],
     )
 
@@ -389,8 +427,11 @@ async def _take_photos(turn: Turn, given: Input) -> None:
     for attachment in given.attachments:
         count = await conversation.states.photo_count(turn.chat)
         if count >= limits.max_photos:
-            turn.say(_("You have already added {count} photos, the most one tip can carry."
-                       ).format(count=limits.max_photos))
+            turn.say(
+                _("You have already added {count} photos, the most one tip can carry.").format(
+                    count=limits.max_photos
+                )
+            )
             break
         try:
             image = clean_image(attachment.data, max_bytes=limits.max_photo_bytes)
@@ -406,11 +447,13 @@ def _media_message(turn: Turn, reason: str) -> str:
     _ = turn._
     limit_mb = turn.conversation.limits.max_photo_bytes // (1024 * 1024)
     return {
-        "too_large": _("This file is too large (the limit is {mb} MB) and was not added."
-                       ).format(mb=limit_mb),
+        "too_large": _("This file is too large (the limit is {mb} MB) and was not added.").format(
+            mb=limit_mb
+        ),
         "too_many_pixels": _("This picture is too large to process and was not added."),
-        "unsupported_type": _("Only photos (JPEG, PNG, WebP or GIF) can be added; this file "
-                              "was not added."),
+        "unsupported_type": _(
+            "Only photos (JPEG, PNG, WebP or GIF) can be added; this file was not added."
+        ),
     }.get(reason, _("This file could not be read as a photo and was not added."))
 
 
@@ -444,9 +487,11 @@ async def review_prompt(turn: Turn) -> None:
         "",
         _("Type: {value}").format(value=category_.label[turn.locale] if category_ else "—"),
         _("Place: {commune}, {province}").format(
-            commune=place, province=province_.short_name if province_ else "—"),
-        _("When: {value}").format(value=_when_label(turn, draft["when"])
-                                  if draft.get("when") in WHEN else "—"),
+            commune=place, province=province_.short_name if province_ else "—"
+        ),
+        _("When: {value}").format(
+            value=_when_label(turn, draft["when"]) if draft.get("when") in WHEN else "—"
+        ),
         _("Where exactly: {value}").format(value=draft.get("where") or "—"),
     ]
     if draft.get("location"):
@@ -538,8 +583,12 @@ async def _send(turn: Turn) -> None:
     try:
         receipt = await conversation.desk.submit(tip)
     except NoQueue:
-        turn.say(_("Tipline cannot reach the police of this province right now. Your tip is "
-                   "kept here; please try again later or call 113."))
+        turn.say(
+            _(
+                "Tipline cannot reach the police of this province right now. Your tip is "
+                "kept here; please try again later or call 113."
+            )
+        )
         turn.reprompt()
         return
     log.info("tip filed")
@@ -547,12 +596,15 @@ async def _send(turn: Turn) -> None:
     turn.state["draft"] = {}
     turn.state["back"] = []
     turn.state["editing"] = False
-    turn.replies.append(Outbound(
-        text=_("Your tip was sent. Thank you.\n\nYour receipt (shown only once):\n\n{receipt}"
-               ).format(receipt=sealing.format_receipt(receipt)),
-        sensitive=True,
-        kind="receipt",
-    ))
+    turn.replies.append(
+        Outbound(
+            text=_(
+                "Your tip was sent. Thank you.\n\nYour receipt (shown only once):\n\n{receipt}"
+            ).format(receipt=sealing.format_receipt(receipt)),
+            sensitive=True,
+            kind="receipt",
+        )
+    )
     turn.goto("tip.sent", remember=False)
 
 
@@ -560,7 +612,8 @@ async def sent_prompt(turn: Turn) -> None:
     _ = turn._
     turn.ask(
         turn.conversation.content.help_text("receipt_advice", turn.locale)
-        + "\n\n" + _("For your safety, you can delete this conversation now."),
+        + "\n\n"
+        + _("For your safety, you can delete this conversation now."),
         [
             [Button(_("Delete this conversation"), "g:wipe")],
             [Button(_("Main menu"), "g:menu")],

@@ -7,14 +7,18 @@ someone who already holds it: the province recovery key or a member officer.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import sealing
 from storage.db import Database
+from storage.directory import CommuneInfo, ProvinceInfo
 from storage.models import Officer, Queue, QueueMember, RecoveryKey, Tip, TipAttachment, TipMessage
 from storage.vault import (
     DialogueMessage,
@@ -27,7 +31,7 @@ from storage.vault import (
     _unb64,
 )
 
-__all__ = ["PoliceDesk", "TipSummary", "UnlockedOfficer"]
+__all__ = ["PoliceDesk", "TipSummary", "UnlockedOfficer", "queue_name"]
 
 _QUEUE_KEY_CONTEXT = b"queue-key"
 
@@ -56,6 +60,11 @@ class TipSummary:
     unread_for_police: int
 
 
+def queue_name(province: ProvinceInfo, commune: CommuneInfo | None) -> str:
+    """The usual name of a unit's queue: "Công an Phường Ba Đình", "Công an Hà Nội"."""
+    return f"Công an {commune.name if commune else province.short_name}"
+
+
 def _queue_wrap_context(queue_id: int) -> bytes:
     return _QUEUE_KEY_CONTEXT + f":{queue_id}".encode()
 
@@ -66,6 +75,7 @@ class PoliceDesk:
     def __init__(self, db: Database, kdf: sealing.KdfParams) -> None:
         self._db = db
         self._kdf = kdf
+        self._decoy_key: bytes | None = None
 
     # --- keys and queues -------------------------------------------------------------
 
@@ -189,11 +199,8 @@ class PoliceDesk:
             )
             if officer is None:
                 # Same work and same answer as a wrong password: no username probing.
-                dummy = sealing.lock_private_key(bytes(32), "x", self._kdf)
-                try:
-                    sealing.unlock_private_key(dummy, password + "\x00")
-                except sealing.WrongPassword:
-                    pass
+                with contextlib.suppress(sealing.WrongPassword):
+                    sealing.unlock_private_key(self._decoy(), password)
                 raise sealing.WrongPassword("wrong username or password")
             private = sealing.unlock_private_key(officer.locked_private_key, password)
             members = await session.scalars(
@@ -206,6 +213,13 @@ class PoliceDesk:
                 for m in members
             }
             return UnlockedOfficer(officer_id=officer.id, username=username, queue_keys=keys)
+
+    def _decoy(self) -> bytes:
+        if self._decoy_key is None:
+            self._decoy_key = sealing.lock_private_key(
+                sealing.new_data_key(), secrets.token_urlsafe(16), self._kdf
+            )
+        return self._decoy_key
 
     # --- tips ---------------------------------------------------------------------------
 
@@ -246,8 +260,9 @@ class PoliceDesk:
             tip = await session.get(Tip, tip_id)
             if tip is None or tip.queue_id not in officer.queue_keys:
                 raise PermissionError("no such tip in your queues")
-            opened = await self._open(session, tip, f"queue:{tip.queue_id}",
-                                      officer.queue_keys[tip.queue_id])
+            opened = await self._open(
+                session, tip, f"queue:{tip.queue_id}", officer.queue_keys[tip.queue_id]
+            )
             tip.unread_for_police = 0
             return opened
 
@@ -256,8 +271,7 @@ class PoliceDesk:
             tip = await session.get(Tip, tip_id)
             if tip is None:
                 raise LookupError("no such tip")
-            return await self._open(session, tip, f"recovery:{tip.province_code}",
-                                    recovery_private)
+            return await self._open(session, tip, f"recovery:{tip.province_code}", recovery_private)
 
     async def ask_reporter(self, officer: UnlockedOfficer, tip_id: str, text: str) -> None:
         """Send the reporter a question they read with their receipt."""
@@ -277,17 +291,15 @@ class PoliceDesk:
             tip.status = status
 
     @staticmethod
-    async def _open(session: object, tip: Tip, label: str, private: bytes) -> OpenedTip:
-        from sqlalchemy.ext.asyncio import AsyncSession
-
-        assert isinstance(session, AsyncSession)
+    async def _open(session: AsyncSession, tip: Tip, label: str, private: bytes) -> OpenedTip:
         if label not in tip.key_wraps:
             raise PermissionError("this key cannot open the tip")
         wrapped = _unb64(tip.key_wraps[label])
         data_key = sealing.unwrap_key(wrapped, private, _content_context(tip.id))
         content = json.loads(sealing.open_sealed(data_key, tip.content, _content_context(tip.id)))
         attachments = await session.scalars(
-            select(TipAttachment).where(TipAttachment.tip_id == tip.id)
+            select(TipAttachment)
+            .where(TipAttachment.tip_id == tip.id)
             .order_by(TipAttachment.position)
         )
         photos = [

@@ -58,9 +58,7 @@ class StateStore:
             row = await session.get(ConversationState, chat.tag)
             if row is None or row.expires_at.replace(tzinfo=UTC) < datetime.now(UTC):
                 return None
-            data: dict[str, Any] = json.loads(
-                sealing.open_sealed(chat.key, row.content, _CONTEXT)
-            )
+            data: dict[str, Any] = json.loads(sealing.open_sealed(chat.key, row.content, _CONTEXT))
             return data
 
     async def save(self, chat: ChatKeys, state: dict[str, Any]) -> None:
@@ -69,7 +67,9 @@ class StateStore:
         async with self._db.sessions.begin() as session:
             row = await session.get(ConversationState, chat.tag)
             if row is None:
-                session.add(ConversationState(chat_tag=chat.tag, content=sealed, expires_at=expires))
+                session.add(
+                    ConversationState(chat_tag=chat.tag, content=sealed, expires_at=expires)
+                )
             else:
                 row.content = sealed
                 row.expires_at = expires
@@ -77,7 +77,9 @@ class StateStore:
     async def forget(self, chat: ChatKeys) -> None:
         """Delete the chat's state and draft photos."""
         async with self._db.sessions.begin() as session:
-            await session.execute(delete(DraftAttachment).where(DraftAttachment.chat_tag == chat.tag))
+            await session.execute(
+                delete(DraftAttachment).where(DraftAttachment.chat_tag == chat.tag)
+            )
             await session.execute(
                 delete(ConversationState).where(ConversationState.chat_tag == chat.tag)
             )
@@ -105,7 +107,9 @@ class StateStore:
 
     async def clear_photos(self, chat: ChatKeys) -> None:
         async with self._db.sessions.begin() as session:
-            await session.execute(delete(DraftAttachment).where(DraftAttachment.chat_tag == chat.tag))
+            await session.execute(
+                delete(DraftAttachment).where(DraftAttachment.chat_tag == chat.tag)
+            )
 
     async def purge_expired(self) -> int:
         """Delete abandoned conversations; returns how many."""

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import sealing
 from storage.db import Database
@@ -108,8 +109,11 @@ async def installation(db: Database, kdf: sealing.KdfParams) -> Installation:
             row = Installation(
                 id=1,
                 receipt_salt=secrets.token_bytes(16),
-                receipt_kdf={"memory_kib": kdf.memory_kib, "iterations": kdf.iterations,
-                             "lanes": kdf.lanes},
+                receipt_kdf={
+                    "memory_kib": kdf.memory_kib,
+                    "iterations": kdf.iterations,
+                    "lanes": kdf.lanes,
+                },
                 created_at=datetime.now(UTC),
             )
             session.add(row)
@@ -192,8 +196,10 @@ class TipVault:
             "locale": draft.locale,
             "photos": len(draft.photos),
         }
-        recipients = {f"queue:{queue.id}": queue.public_key,
-                      f"recovery:{draft.province_code}": recovery.public_key}
+        recipients = {
+            f"queue:{queue.id}": queue.public_key,
+            f"recovery:{draft.province_code}": recovery.public_key,
+        }
         box, data_key = sealing.seal_for(
             json.dumps(content, ensure_ascii=False).encode(),
             recipients,
@@ -239,9 +245,7 @@ class TipVault:
             rows = await session.scalars(
                 select(TipMessage).where(TipMessage.tip_id == tip.id).order_by(TipMessage.id)
             )
-            messages = [
-                _open_message(tip.id, row, "reporter", keys.private) for row in rows
-            ]
+            messages = [_open_message(tip.id, row, "reporter", keys.private) for row in rows]
             tip.unread_for_reporter = 0
             return ReporterView(
                 tip_id=tip.id,
@@ -263,7 +267,7 @@ class TipVault:
             tip.unread_for_police += 1
 
 
-async def _dialogue_recipients(session: Any, tip: Tip) -> dict[str, bytes]:
+async def _dialogue_recipients(session: AsyncSession, tip: Tip) -> dict[str, bytes]:
     queue = await session.get(Queue, tip.queue_id)
     recovery = await session.get(RecoveryKey, tip.province_code)
     return {

@@ -63,6 +63,15 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data")
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for SQLite, then for PostgreSQL: store tests run on both."""
+    if request.param == "sqlite":
+        return make_settings(tmp_path / "data")
+    url = request.getfixturevalue("postgres_database")
+    return make_settings(tmp_path / "data", database_url=url)
+
+
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[App]:
     tipline = await bootstrap(settings)
@@ -85,14 +94,16 @@ def postgres_reachable() -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run, dropped afterwards."""
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
     if not postgres_reachable():
         if REQUIRE_POSTGRES:
             pytest.fail("PostgreSQL is required (TIPLINE_REQUIRE_POSTGRES=1) but unreachable")
-        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432; set "
-                    "TIPLINE_TEST_POSTGRES_URL to run these tests")
+        pytest.skip(
+            "PostgreSQL is not reachable at 127.0.0.1:5432; set "
+            "TIPLINE_TEST_POSTGRES_URL to run these tests"
+        )
     import asyncio
 
     import asyncpg

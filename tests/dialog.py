@@ -30,8 +30,13 @@ class Chat:
         location: Location | None = None,
     ) -> list[Outbound]:
         self.replies = await self.app.conversation.handle(
-            Inbound(chat=self.key, text=text, payload=payload,
-                    attachments=tuple(attachments), location=location)
+            Inbound(
+                chat=self.key,
+                text=text,
+                payload=payload,
+                attachments=tuple(attachments),
+                location=location,
+            )
         )
         return self.replies
 

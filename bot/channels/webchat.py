@@ -58,8 +58,9 @@ def render(replies: list[Outbound]) -> dict[str, Any]:
                 "text": r.text,
                 "kind": r.kind,
                 "sensitive": r.sensitive,
-                "buttons": [[{"label": b.label, "payload": b.payload} for b in row]
-                            for row in r.buttons],
+                "buttons": [
+                    [{"label": b.label, "payload": b.payload} for b in row] for row in r.buttons
+                ],
             }
             for r in replies
         ]
@@ -98,9 +99,7 @@ async def send(request: Request) -> JSONResponse:
     try:
         message = ChatMessage.model_validate_json(body)
     except ValueError as error:
-        raise HTTPException(
-            400, "Yêu cầu không hợp lệ. / Invalid request."
-        ) from error
+        raise HTTPException(400, "Yêu cầu không hợp lệ. / Invalid request.") from error
     if message.text is None and message.payload is None and message.location is None:
         raise HTTPException(400, "Tin nhắn trống. / Empty message.")
     inbound = Inbound(

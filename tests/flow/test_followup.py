@@ -21,18 +21,22 @@ async def test_the_reporter_reads_a_police_question_and_answers_anonymously(
     await app.police.ask_reporter(officer, summary.tip_id, "What colour is the scooter?")
 
     later = await english_chat(app)  # another device, another chat
-    await later.talk([
-        ("[Check a tip with my receipt]", "16-digit receipt"),
-        (receipt, "Status: received, waiting to be reviewed"),
-        ("[Main menu]", "what would you like to do"),
-        ("[Check a tip]", "16-digit receipt"),
-        (receipt, "Police: What colour is the scooter?"),
-        ("[Write an answer]", "write your answer"),
-        ("Red, a Honda Wave", "sent to the police"),
-    ])
+    await later.talk(
+        [
+            ("[Check a tip with my receipt]", "16-digit receipt"),
+            (receipt, "Status: received, waiting to be reviewed"),
+            ("[Main menu]", "what would you like to do"),
+            ("[Check a tip]", "16-digit receipt"),
+            (receipt, "Police: What colour is the scooter?"),
+            ("[Write an answer]", "write your answer"),
+            ("Red, a Honda Wave", "sent to the police"),
+        ]
+    )
     opened = await app.police.open_tip(officer, summary.tip_id)
     assert [(m.author, m.text) for m in opened.messages] == [
-        ("police", "What colour is the scooter?"), ("reporter", "Red, a Honda Wave")]
+        ("police", "What colour is the scooter?"),
+        ("reporter", "Red, a Honda Wave"),
+    ]
 
 
 async def test_a_receipt_with_dashes_or_without_spaces_works(app: App, police: Police) -> None:
@@ -50,7 +54,7 @@ async def test_a_wrong_receipt_gets_the_same_answer_whether_or_not_it_is_well_fo
     chat = await english_chat(app)
     digits = receipt.replace(" ", "")
     typo = digits[:-1] + str((int(digits[-1]) + 1) % 10)  # fails the check digit
-    valid_other = "4111 1111 1111 1111"                   # Luhn-valid, no such tip
+    valid_other = "4111 1111 1111 1111"  # Luhn-valid, no such tip
     answers = []
     for attempt in (typo, valid_other, "hello"):
         await chat.send("/kiemtra")
@@ -81,7 +85,7 @@ async def test_the_open_receipt_is_forgotten_after_its_time(app: App, police: Po
     await chat.talk([("/kiemtra", "16-digit"), (receipt, "status")])
     await asyncio.sleep(0.4)
     await chat.send("1")
-    assert "type it again" in chat.text.casefold()
+    assert "type your receipt again" in chat.text.casefold()
     officer = await app.police.unlock(OFFICER, OFFICER_PASSWORD)
     [summary] = await app.police.list_tips(officer)
     opened = await app.police.open_tip(officer, summary.tip_id)
