@@ -270,6 +270,8 @@ class TipVault:
 async def _dialogue_recipients(session: AsyncSession, tip: Tip) -> dict[str, bytes]:
     queue = await session.get(Queue, tip.queue_id)
     recovery = await session.get(RecoveryKey, tip.province_code)
+    if queue is None or recovery is None:  # foreign keys and key setup make this impossible
+        raise LookupError("tip without its queue or recovery key")
     return {
         f"queue:{queue.id}": queue.public_key,
         f"recovery:{tip.province_code}": recovery.public_key,
