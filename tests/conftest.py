@@ -122,3 +122,17 @@ def postgres_database() -> Iterator[str]:
     base, _, _ = POSTGRES_URL.rpartition("/")
     yield f"{base}/{name}"
     asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+_postgres_ran: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed and "postgres" in report.keywords:
+        _postgres_ran.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if REQUIRE_POSTGRES and exitstatus == 0 and not _postgres_ran:
+        print("\nTIPLINE_REQUIRE_POSTGRES=1 but no PostgreSQL test ran")
+        session.exitstatus = 1
