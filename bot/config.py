@@ -29,9 +29,6 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "", description="SQLAlchemy async URL; empty means SQLite in data_dir/tipline.db."
     )
-    role: Literal["all", "bot", "console"] = Field(
-        "all", description="'bot' is internet-facing and never unlocks a private key."
-    )
     host: str = "127.0.0.1"
     port: int = 8080
     state_secret: SecretStr | None = Field(

@@ -7,8 +7,10 @@ are handled here; each step's own logic lives in :mod:`handlers.menu`,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -119,6 +121,10 @@ class Conversation:
         self.default_locale = default_locale
         self._secret = secret
         self._followups: dict[bytes, FollowUp] = {}
+        # One turn at a time per chat, so two quick messages cannot overwrite each other.
+        self._locks: weakref.WeakValueDictionary[bytes, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     # --- follow-up sessions (memory only) ------------------------------------------------
 
@@ -141,6 +147,13 @@ class Conversation:
     async def handle(self, inbound: Inbound) -> list[Outbound]:
         """The bot's replies to one thing the user did."""
         chat = ChatKeys.of(self._secret, inbound.chat)
+        lock = self._locks.get(chat.tag)
+        if lock is None:
+            lock = self._locks[chat.tag] = asyncio.Lock()
+        async with lock:
+            return await self._turn(chat, inbound)
+
+    async def _turn(self, chat: ChatKeys, inbound: Inbound) -> list[Outbound]:
         state = await self.states.load(chat)
         fresh = state is None
         if state is None:

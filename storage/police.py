@@ -7,6 +7,7 @@ someone who already holds it: the province recovery key or a member officer.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import secrets
@@ -200,9 +201,11 @@ class PoliceDesk:
             if officer is None:
                 # Same work and same answer as a wrong password: no username probing.
                 with contextlib.suppress(sealing.WrongPassword):
-                    sealing.unlock_private_key(self._decoy(), password)
+                    await asyncio.to_thread(sealing.unlock_private_key, self._decoy(), password)
                 raise sealing.WrongPassword("wrong username or password")
-            private = sealing.unlock_private_key(officer.locked_private_key, password)
+            private = await asyncio.to_thread(
+                sealing.unlock_private_key, officer.locked_private_key, password
+            )
             members = await session.scalars(
                 select(QueueMember).where(QueueMember.officer_id == officer.id)
             )

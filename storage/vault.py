@@ -8,6 +8,7 @@ an officer's unlocked keys (:mod:`storage.officers`) or the province recovery ke
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -148,7 +149,8 @@ class TipVault:
 
     async def derive(self, receipt_digits: str) -> sealing.ReceiptKeys:
         salt, params = await self._receipt_params()
-        return sealing.derive_receipt_keys(receipt_digits, salt, params)
+        # Argon2id takes a deliberate fraction of a second: keep the event loop free.
+        return await asyncio.to_thread(sealing.derive_receipt_keys, receipt_digits, salt, params)
 
     async def route(self, province_code: int, commune_code: int | None) -> Queue:
         """The commune's own queue when configured, else the province queue."""
