@@ -65,6 +65,7 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
             max_photo_bytes=settings.max_photo_bytes,
             receipt_attempts=settings.receipt_attempts,
             receipt_window=timedelta(minutes=settings.receipt_window_minutes),
+            receipt_checks_per_minute=settings.receipt_checks_per_minute,
             followup_ttl=timedelta(minutes=settings.followup_ttl_minutes),
         ),
         default_locale=settings.default_locale,

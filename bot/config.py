@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     followup_ttl_minutes: int = 15
     receipt_attempts: int = 5
     receipt_window_minutes: int = 15
+    receipt_checks_per_minute: int = Field(
+        120, description="All chats together: web chat sessions are cheap to renew."
+    )
 
     kdf_memory_kib: int = Field(65536, description="Argon2id memory for receipts and passwords.")
     kdf_iterations: int = 3

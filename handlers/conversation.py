@@ -83,6 +83,7 @@ class Limits:
     max_photo_bytes: int = 10 * 1024 * 1024
     receipt_attempts: int = 5
     receipt_window: timedelta = timedelta(minutes=15)
+    receipt_checks_per_minute: int = 120
     followup_ttl: timedelta = timedelta(minutes=15)
 
 

@@ -6,6 +6,8 @@ kept in memory only (see :class:`handlers.conversation.FollowUp`).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from handlers.flow import Input, Turn, step
 from handlers.types import Button
 from storage import sealing
@@ -13,6 +15,7 @@ from storage import sealing
 __all__: list[str] = []
 
 STATUS_PURPOSE = "receipt"
+ALL_CHATS = "*"
 
 
 def _status_label(turn: Turn, status: str) -> str:
@@ -45,6 +48,11 @@ async def receipt(turn: Turn, given: Input) -> None:
     allowed, wait = await conversation.throttle.allow(
         turn.inbound.chat, STATUS_PURPOSE, limits.receipt_attempts, limits.receipt_window
     )
+    if allowed:
+        # A cap for all chats together: a new web chat session costs nothing.
+        allowed, wait = await conversation.throttle.allow(
+            ALL_CHATS, STATUS_PURPOSE, limits.receipt_checks_per_minute, timedelta(minutes=1)
+        )
     if not allowed:
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
         turn.say(

@@ -140,6 +140,8 @@ class TipVault:
         self._db = db
         self._kdf = kdf
         self._receipt: tuple[bytes, sealing.KdfParams] | None = None
+        # Each derivation takes tens of MiB: bound how many run at once under a flood.
+        self._derivations = asyncio.Semaphore(2)
 
     async def _receipt_params(self) -> tuple[bytes, sealing.KdfParams]:
         if self._receipt is None:
@@ -150,7 +152,10 @@ class TipVault:
     async def derive(self, receipt_digits: str) -> sealing.ReceiptKeys:
         salt, params = await self._receipt_params()
         # Argon2id takes a deliberate fraction of a second: keep the event loop free.
-        return await asyncio.to_thread(sealing.derive_receipt_keys, receipt_digits, salt, params)
+        async with self._derivations:
+            return await asyncio.to_thread(
+                sealing.derive_receipt_keys, receipt_digits, salt, params
+            )
 
     async def route(self, province_code: int, commune_code: int | None) -> Queue:
         """The commune's own queue when configured, else the province queue."""

@@ -90,3 +90,13 @@ async def test_the_open_receipt_is_forgotten_after_its_time(app: App, police: Po
     [summary] = await app.police.list_tips(officer)
     opened = await app.police.open_tip(officer, summary.tip_id)
     assert opened.messages == []
+
+
+async def test_new_sessions_cannot_get_around_the_receipt_limit(app: App, police: Police) -> None:
+    app.conversation.limits = Limits(receipt_checks_per_minute=3)
+    _, receipt = await send_tip(app)
+    for _ in range(3):
+        chat = await english_chat(app)  # a fresh web chat session each time
+        await chat.talk([("/kiemtra", "16-digit"), ("1234 5678 9012 3452", "no tip matches")])
+    chat = await english_chat(app)
+    await chat.talk([("/kiemtra", "16-digit"), (receipt, "too many attempts")])
