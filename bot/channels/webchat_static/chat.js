@@ -146,7 +146,7 @@
     }
     const msg = reply.kind === 'receipt'
       ? addReceipt(text)
-      : addMessage('bot', text, reply.kind === 'wipe' ? 'wipe' : '');
+      : addMessage('bot', text, reply.kind === 'wipe' ? 'wiped' : '');
     const rows = Array.isArray(reply.buttons) ? reply.buttons.filter((r) => r.length) : [];
     if (rows.length) addChoices(msg, rows);
   }
