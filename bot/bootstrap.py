@@ -13,6 +13,8 @@ from datetime import timedelta
 from bot.config import Settings, load_settings
 from handlers.content import Content
 from handlers.conversation import Conversation, Limits
+from storage.audit import AuditLog
+from storage.casework import Casework
 from storage.db import Database
 from storage.directory import Directory
 from storage.police import PoliceDesk
@@ -30,6 +32,8 @@ class App:
     db: Database
     vault: TipVault
     police: PoliceDesk
+    casework: Casework
+    audit: AuditLog
     states: StateStore
     directory: Directory
     content: Content
@@ -75,6 +79,8 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
         db=db,
         vault=vault,
         police=PoliceDesk(db, kdf),
+        casework=Casework(db),
+        audit=AuditLog(db),
         states=states,
         directory=directory,
         content=content,

@@ -332,7 +332,7 @@ def tips_list(
 
     async def work(tipline: App) -> None:
         unlocked = await _unlock(tipline, officer)
-        rows = await tipline.police.list_tips(unlocked, status)
+        rows = await tipline.casework.list_tips(unlocked, status)
         table = Table("Tip", "Received", "Category", "Commune", "Status", "Unread")
         for t in rows:
             commune = tipline.directory.commune(t.commune_code) if t.commune_code else None
@@ -366,13 +366,13 @@ def tips_show(
         if recovery_key is not None:
             private = _recovery_private(recovery_key)
             try:
-                opened = await tipline.police.open_with_recovery(tip_id.upper(), private)
+                opened = await tipline.casework.open_with_recovery(tip_id.upper(), private)
             except (sealing.SealingError, LookupError, PermissionError) as error:
                 raise _fail("That tip cannot be opened with this key.") from error
         elif officer is not None:
             unlocked = await _unlock(tipline, officer)
             try:
-                opened = await tipline.police.open_tip(unlocked, tip_id.upper())
+                opened = await tipline.casework.open_tip(unlocked, tip_id.upper())
             except PermissionError as error:
                 raise _fail("No such tip in your queues.") from error
         else:
@@ -420,7 +420,7 @@ def tips_ask(
     async def work(tipline: App) -> None:
         unlocked = await _unlock(tipline, officer)
         try:
-            await tipline.police.ask_reporter(unlocked, tip_id.upper(), question)
+            await tipline.casework.ask_reporter(unlocked, tip_id.upper(), question)
         except PermissionError as error:
             raise _fail("No such tip in your queues.") from error
         console.print("Question sent. The reporter sees it when they check their receipt.")

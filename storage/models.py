@@ -25,6 +25,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Base",
+    "ApiToken",
+    "AuditEvent",
     "ConversationState",
     "DraftAttachment",
     "Installation",
@@ -36,6 +38,7 @@ __all__ = [
     "Tip",
     "TipAttachment",
     "TipMessage",
+    "TipNote",
 ]
 
 NAMING = {
@@ -52,6 +55,7 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: DateTime(timezone=True),
         dict[str, Any]: JSON,
+        list[str]: JSON,
     }
 
 
@@ -91,13 +95,24 @@ class Queue(Base):
 
 
 class Officer(Base):
+    """A console account: officer, supervisor (province), communicator or admin."""
+
     __tablename__ = "officers"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="officer")
+    province_code: Mapped[int | None]
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
-    # Private key under an Argon2id key from the officer's password.
+    # Private key under an Argon2id key from the officer's password: opening it is the
+    # password check, so no separate password hash exists to attack.
     locked_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # TOTP secret wrapped for the officer's own public key: readable only after the password.
+    totp_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int] = mapped_column(default=0)
+    recovery_codes: Mapped[list[str] | None] = mapped_column(JSON)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
 
@@ -129,6 +144,11 @@ class Tip(Base):
     key_wraps: Mapped[dict[str, Any]]
     unread_for_police: Mapped[int] = mapped_column(default=0)
     unread_for_reporter: Mapped[int] = mapped_column(default=0)
+    acknowledged_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    disposition: Mapped[str | None] = mapped_column(String(30))
+    # Outcome figures for statistics: {"arrests": 2, "seizures_grams": 15.5}
+    outcome: Mapped[dict[str, Any] | None]
 
 
 class TipAttachment(Base):
@@ -150,6 +170,46 @@ class TipMessage(Base):
     created_at: Mapped[datetime]
     content: Mapped[bytes] = mapped_column(LargeBinary)
     key_wraps: Mapped[dict[str, Any]]
+
+
+class TipNote(Base):
+    """An internal note on a tip, for officers only, sealed like the tip."""
+
+    __tablename__ = "tip_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[str] = mapped_column(ForeignKey("tips.id", ondelete="CASCADE"), index=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    created_at: Mapped[datetime]
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    key_wraps: Mapped[dict[str, Any]]
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of every officer action. Never tip content."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    tip_id: Mapped[str | None] = mapped_column(String(16), index=True)
+    queue_id: Mapped[int | None]
+    detail: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ApiToken(Base):
+    """A token for a police case system; it unlocks its officer's key like a password."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    locked_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked: Mapped[bool] = mapped_column(default=False)
 
 
 class ConversationState(Base):

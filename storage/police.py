@@ -9,56 +9,44 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import sealing
 from storage.db import Database
 from storage.directory import CommuneInfo, ProvinceInfo
-from storage.models import Officer, Queue, QueueMember, RecoveryKey, Tip, TipAttachment, TipMessage
-from storage.vault import (
-    DialogueMessage,
-    OpenedTip,
-    _content_context,
-    _dialogue_recipients,
-    _open_message,
-    _photo_context,
-    _seal_message,
-    _unb64,
-)
+from storage.models import Officer, Queue, QueueMember, RecoveryKey
 
-__all__ = ["PoliceDesk", "TipSummary", "UnlockedOfficer", "queue_name"]
+__all__ = ["ROLES", "PoliceDesk", "UnlockedOfficer", "queue_name", "unlocked_officer"]
 
 _QUEUE_KEY_CONTEXT = b"queue-key"
+ROLES = ("officer", "supervisor", "communicator", "admin")
 
 
 @dataclass(frozen=True, slots=True)
 class UnlockedOfficer:
-    """An officer whose password opened their key: holds their queues' private keys."""
+    """An officer whose password opened their key: holds their queues' private keys.
+
+    Lives in memory only (a console session, a CLI command) and is forgotten after.
+    ``province_queues`` maps the province of each province queue held to that queue: its
+    members see every tip of the province.
+    """
 
     officer_id: int
     username: str
     queue_keys: dict[int, bytes]
+    role: str = "officer"
+    province_code: int | None = None
+    display_name: str = ""
+    private_key: bytes = field(default=b"", repr=False)
+    province_queues: dict[int, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never print keys
         return f"UnlockedOfficer({self.username!r}, queues={sorted(self.queue_keys)})"
-
-
-@dataclass(frozen=True, slots=True)
-class TipSummary:
-    tip_id: str
-    queue_id: int
-    category: str
-    status: str
-    province_code: int
-    commune_code: int | None
-    received_at: datetime
-    unread_for_police: int
 
 
 def queue_name(province: ProvinceInfo, commune: CommuneInfo | None) -> str:
@@ -68,6 +56,35 @@ def queue_name(province: ProvinceInfo, commune: CommuneInfo | None) -> str:
 
 def _queue_wrap_context(queue_id: int) -> bytes:
     return _QUEUE_KEY_CONTEXT + f":{queue_id}".encode()
+
+
+async def unlocked_officer(
+    session: AsyncSession, officer: Officer, private: bytes
+) -> UnlockedOfficer:
+    """An officer's queue keys, opened with their private key."""
+    rows = await session.execute(
+        select(QueueMember, Queue)
+        .join(Queue, Queue.id == QueueMember.queue_id)
+        .where(QueueMember.officer_id == officer.id)
+    )
+    keys: dict[int, bytes] = {}
+    provinces: dict[int, int] = {}
+    for member, queue in rows:
+        keys[queue.id] = sealing.unwrap_key(
+            member.wrapped_queue_key, private, _queue_wrap_context(queue.id)
+        )
+        if queue.commune_code is None:
+            provinces[queue.province_code] = queue.id
+    return UnlockedOfficer(
+        officer_id=officer.id,
+        username=officer.username,
+        queue_keys=keys,
+        role=officer.role,
+        province_code=officer.province_code,
+        display_name=officer.display_name,
+        private_key=private,
+        province_queues=provinces,
+    )
 
 
 class PoliceDesk:
@@ -152,11 +169,23 @@ class PoliceDesk:
 
     # --- officers -----------------------------------------------------------------------
 
-    async def add_officer(self, username: str, display_name: str, password: str) -> Officer:
+    async def add_officer(
+        self,
+        username: str,
+        display_name: str,
+        password: str,
+        *,
+        role: str = "officer",
+        province_code: int | None = None,
+    ) -> Officer:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
         private, public = sealing.new_keypair()
         officer = Officer(
             username=username,
             display_name=display_name,
+            role=role,
+            province_code=province_code,
             public_key=public,
             locked_private_key=sealing.lock_private_key(private, password, self._kdf),
             active=True,
@@ -206,16 +235,7 @@ class PoliceDesk:
             private = await asyncio.to_thread(
                 sealing.unlock_private_key, officer.locked_private_key, password
             )
-            members = await session.scalars(
-                select(QueueMember).where(QueueMember.officer_id == officer.id)
-            )
-            keys = {
-                m.queue_id: sealing.unwrap_key(
-                    m.wrapped_queue_key, private, _queue_wrap_context(m.queue_id)
-                )
-                for m in members
-            }
-            return UnlockedOfficer(officer_id=officer.id, username=username, queue_keys=keys)
+            return await unlocked_officer(session, officer, private)
 
     def _decoy(self) -> bytes:
         if self._decoy_key is None:
@@ -223,105 +243,3 @@ class PoliceDesk:
                 sealing.new_data_key(), secrets.token_urlsafe(16), self._kdf
             )
         return self._decoy_key
-
-    # --- tips ---------------------------------------------------------------------------
-
-    async def list_tips(
-        self, officer: UnlockedOfficer, status: str | None = None
-    ) -> list[TipSummary]:
-        """Tips of the officer's queues, newest first."""
-        async with self._db.sessions() as session:
-            query = (
-                select(Tip)
-                .where(Tip.queue_id.in_(list(officer.queue_keys)))
-                .order_by(Tip.received_at.desc(), Tip.id)
-            )
-            if status:
-                query = query.where(Tip.status == status)
-            return [
-                TipSummary(
-                    tip_id=t.id,
-                    queue_id=t.queue_id,
-                    category=t.category,
-                    status=t.status,
-                    province_code=t.province_code,
-                    commune_code=t.commune_code,
-                    received_at=t.received_at,
-                    unread_for_police=t.unread_for_police,
-                )
-                for t in await session.scalars(query)
-            ]
-
-    async def count_tips(self) -> dict[str, int]:
-        async with self._db.sessions() as session:
-            rows = await session.execute(select(Tip.status, func.count()).group_by(Tip.status))
-            return {status: int(count) for status, count in rows.all()}
-
-    async def open_tip(self, officer: UnlockedOfficer, tip_id: str) -> OpenedTip:
-        """Decrypt a tip of one of the officer's queues; ``PermissionError`` otherwise."""
-        async with self._db.sessions.begin() as session:
-            tip = await session.get(Tip, tip_id)
-            if tip is None or tip.queue_id not in officer.queue_keys:
-                raise PermissionError("no such tip in your queues")
-            opened = await self._open(
-                session, tip, f"queue:{tip.queue_id}", officer.queue_keys[tip.queue_id]
-            )
-            tip.unread_for_police = 0
-            return opened
-
-    async def open_with_recovery(self, tip_id: str, recovery_private: bytes) -> OpenedTip:
-        async with self._db.sessions() as session:
-            tip = await session.get(Tip, tip_id)
-            if tip is None:
-                raise LookupError("no such tip")
-            return await self._open(session, tip, f"recovery:{tip.province_code}", recovery_private)
-
-    async def ask_reporter(self, officer: UnlockedOfficer, tip_id: str, text: str) -> None:
-        """Send the reporter a question they read with their receipt."""
-        async with self._db.sessions.begin() as session:
-            tip = await session.get(Tip, tip_id)
-            if tip is None or tip.queue_id not in officer.queue_keys:
-                raise PermissionError("no such tip in your queues")
-            recipients = await _dialogue_recipients(session, tip)
-            session.add(_seal_message(tip, "police", text, recipients))
-            tip.unread_for_reporter += 1
-
-    async def set_status(self, officer: UnlockedOfficer, tip_id: str, status: str) -> None:
-        async with self._db.sessions.begin() as session:
-            tip = await session.get(Tip, tip_id)
-            if tip is None or tip.queue_id not in officer.queue_keys:
-                raise PermissionError("no such tip in your queues")
-            tip.status = status
-
-    @staticmethod
-    async def _open(session: AsyncSession, tip: Tip, label: str, private: bytes) -> OpenedTip:
-        if label not in tip.key_wraps:
-            raise PermissionError("this key cannot open the tip")
-        wrapped = _unb64(tip.key_wraps[label])
-        data_key = sealing.unwrap_key(wrapped, private, _content_context(tip.id))
-        content = json.loads(sealing.open_sealed(data_key, tip.content, _content_context(tip.id)))
-        attachments = await session.scalars(
-            select(TipAttachment)
-            .where(TipAttachment.tip_id == tip.id)
-            .order_by(TipAttachment.position)
-        )
-        photos = [
-            sealing.open_sealed(data_key, a.content, _photo_context(tip.id, a.position))
-            for a in attachments
-        ]
-        rows = await session.scalars(
-            select(TipMessage).where(TipMessage.tip_id == tip.id).order_by(TipMessage.id)
-        )
-        messages: list[DialogueMessage] = [_open_message(tip.id, r, label, private) for r in rows]
-        return OpenedTip(
-            tip_id=tip.id,
-            queue_id=tip.queue_id,
-            category=tip.category,
-            status=tip.status,
-            province_code=tip.province_code,
-            commune_code=tip.commune_code,
-            received_at=tip.received_at,
-            content=content,
-            photos=photos,
-            messages=messages,
-        )

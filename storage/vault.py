@@ -100,6 +100,9 @@ class OpenedTip:
     content: dict[str, Any]
     photos: list[bytes]
     messages: list[DialogueMessage]
+    disposition: str | None = None
+    outcome: dict[str, Any] | None = None
+    escalated: bool = False
 
 
 async def installation(db: Database, kdf: sealing.KdfParams) -> Installation:
@@ -187,6 +190,7 @@ class TipVault:
     async def submit(self, draft: TipDraft) -> str:
         """Seal and file a tip; returns the receipt digits (shown once, never stored)."""
         queue = await self.route(draft.province_code, draft.commune_code)
+        province_queue = await self.route(draft.province_code, None)
         async with self._db.sessions() as session:
             recovery = await session.get(RecoveryKey, draft.province_code)
         if recovery is None:
@@ -203,8 +207,11 @@ class TipVault:
             "locale": draft.locale,
             "photos": len(draft.photos),
         }
+        # The province queue (PC04, supervisors) can always read its province's tips:
+        # that is what lets an unacknowledged tip escalate without any key at hand.
         recipients = {
             f"queue:{queue.id}": queue.public_key,
+            f"queue:{province_queue.id}": province_queue.public_key,
             f"recovery:{draft.province_code}": recovery.public_key,
         }
         box, data_key = sealing.seal_for(
@@ -276,11 +283,15 @@ class TipVault:
 
 async def _dialogue_recipients(session: AsyncSession, tip: Tip) -> dict[str, bytes]:
     queue = await session.get(Queue, tip.queue_id)
+    province_queue = await session.scalar(
+        select(Queue).where(Queue.province_code == tip.province_code, Queue.commune_code.is_(None))
+    )
     recovery = await session.get(RecoveryKey, tip.province_code)
-    if queue is None or recovery is None:  # foreign keys and key setup make this impossible
+    if queue is None or province_queue is None or recovery is None:
         raise LookupError("tip without its queue or recovery key")
     return {
         f"queue:{queue.id}": queue.public_key,
+        f"queue:{province_queue.id}": province_queue.public_key,
         f"recovery:{tip.province_code}": recovery.public_key,
         "reporter": tip.reporter_public_key,
     }

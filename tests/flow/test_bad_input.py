@@ -101,8 +101,8 @@ async def test_a_photo_is_stripped_of_gps_and_camera_before_an_officer_sees_it(
     assert "only photos" in chat.text.casefold()
     await chat.talk([("done", "photos: 1"), ("send", "receipt")])
     officer = await app.police.unlock(OFFICER, OFFICER_PASSWORD)
-    [summary] = await app.police.list_tips(officer)
-    opened = await app.police.open_tip(officer, summary.tip_id)
+    [summary] = await app.casework.list_tips(officer)
+    opened = await app.casework.open_tip(officer, summary.tip_id)
     [stored] = opened.photos
     assert CAMERA_MODEL.encode() not in stored and GPS_DATUM.encode() not in stored
     image = Image.open(io.BytesIO(stored))
@@ -151,6 +151,6 @@ async def test_a_shared_location_is_kept_with_the_tip(app: App, police: Police) 
         ]
     )
     officer = await app.police.unlock(OFFICER, OFFICER_PASSWORD)
-    [summary] = await app.police.list_tips(officer)
-    opened = await app.police.open_tip(officer, summary.tip_id)
+    [summary] = await app.casework.list_tips(officer)
+    opened = await app.casework.open_tip(officer, summary.tip_id)
     assert opened.content["location"] == [21.034568, 105.812346]

@@ -17,8 +17,8 @@ async def test_the_reporter_reads_a_police_question_and_answers_anonymously(
 ) -> None:
     _, receipt = await send_tip(app)
     officer = await app.police.unlock(OFFICER, OFFICER_PASSWORD)
-    [summary] = await app.police.list_tips(officer)
-    await app.police.ask_reporter(officer, summary.tip_id, "What colour is the scooter?")
+    [summary] = await app.casework.list_tips(officer)
+    await app.casework.ask_reporter(officer, summary.tip_id, "What colour is the scooter?")
 
     later = await english_chat(app)  # another device, another chat
     await later.talk(
@@ -32,7 +32,7 @@ async def test_the_reporter_reads_a_police_question_and_answers_anonymously(
             ("Red, a Honda Wave", "sent to the police"),
         ]
     )
-    opened = await app.police.open_tip(officer, summary.tip_id)
+    opened = await app.casework.open_tip(officer, summary.tip_id)
     assert [(m.author, m.text) for m in opened.messages] == [
         ("police", "What colour is the scooter?"),
         ("reporter", "Red, a Honda Wave"),
@@ -87,8 +87,8 @@ async def test_the_open_receipt_is_forgotten_after_its_time(app: App, police: Po
     await chat.send("1")
     assert "type your receipt again" in chat.text.casefold()
     officer = await app.police.unlock(OFFICER, OFFICER_PASSWORD)
-    [summary] = await app.police.list_tips(officer)
-    opened = await app.police.open_tip(officer, summary.tip_id)
+    [summary] = await app.casework.list_tips(officer)
+    opened = await app.casework.open_tip(officer, summary.tip_id)
     assert opened.messages == []
 
 

@@ -10,7 +10,7 @@ from tests.dialog import Chat, english_chat
 async def opened_tips(app: App) -> list:
     officer = await app.police.unlock(OFFICER, OFFICER_PASSWORD)
     return [
-        await app.police.open_tip(officer, t.tip_id) for t in await app.police.list_tips(officer)
+        await app.casework.open_tip(officer, t.tip_id) for t in await app.casework.list_tips(officer)
     ]
 
 

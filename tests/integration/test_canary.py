@@ -77,8 +77,8 @@ async def test_canaries_appear_nowhere_at_rest(settings: Settings, tmp_path: Pat
             assert any(r["sensitive"] for r in chat.replies)
 
             officer = await app.police.unlock(OFFICER, OFFICER_PASSWORD)
-            [summary] = await app.police.list_tips(officer)
-            await app.police.ask_reporter(officer, summary.tip_id, question)
+            [summary] = await app.casework.list_tips(officer)
+            await app.casework.ask_reporter(officer, summary.tip_id, question)
             later = WebChat(client, f"OTHER{uuid.uuid4().hex}")
             await later.say("/start")
             await later.say("2")
@@ -86,7 +86,7 @@ async def test_canaries_appear_nowhere_at_rest(settings: Settings, tmp_path: Pat
             assert question in await later.say(receipt)
             await later.say("1")
             await later.say(answer)
-            opened = await app.police.open_tip(officer, summary.tip_id)
+            opened = await app.casework.open_tip(officer, summary.tip_id)
             assert opened.content["where"] == place
             assert [m.text for m in opened.messages] == [question, answer]
 

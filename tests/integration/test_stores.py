@@ -67,7 +67,7 @@ async def test_vault_routing_sealing_and_dialogue(backend_settings: Settings) ->
         fallback = await app.vault.submit(draft(commune_code=8))
         unknown = await app.vault.submit(draft(commune_code=None))
         officer = await app.police.unlock(OFFICER, OFFICER_PASSWORD)
-        tips = {t.tip_id: t for t in await app.police.list_tips(officer)}
+        tips = {t.tip_id: t for t in await app.casework.list_tips(officer)}
         assert len(tips) == 3
         by_receipt = {}
         for digits in (receipt, fallback, unknown):
@@ -79,18 +79,18 @@ async def test_vault_routing_sealing_and_dialogue(backend_settings: Settings) ->
         assert by_receipt[unknown].queue_id == police.queues[None]
 
         tip_id = by_receipt[receipt].tip_id
-        opened = await app.police.open_tip(officer, tip_id)
+        opened = await app.casework.open_tip(officer, tip_id)
         assert opened.content["where"] == "Kho sau chợ"
         assert opened.photos == [b"\xff\xd8fake-jpeg"]
         # The recovery key opens it too, without any officer.
-        recovered = await app.police.open_with_recovery(tip_id, police.recovery_private)
+        recovered = await app.casework.open_with_recovery(tip_id, police.recovery_private)
         assert recovered.content == opened.content
 
-        await app.police.ask_reporter(officer, tip_id, "Kho ở tầng mấy?")
+        await app.casework.ask_reporter(officer, tip_id, "Kho ở tầng mấy?")
         view = await app.vault.check(receipt)
         assert view is not None and [m.text for m in view.messages] == ["Kho ở tầng mấy?"]
         await app.vault.reply(tip_id, view.receipt, "Tầng hai")
-        assert [m.text for m in (await app.police.open_tip(officer, tip_id)).messages] == [
+        assert [m.text for m in (await app.casework.open_tip(officer, tip_id)).messages] == [
             "Kho ở tầng mấy?",
             "Tầng hai",
         ]
@@ -115,11 +115,11 @@ async def test_an_officer_opens_only_their_queues_tips(backend_settings: Setting
         view = await app.vault.check(receipt)
         assert view is not None
         unlocked = await app.police.unlock("outsider", "another-password")
-        assert await app.police.list_tips(unlocked) == []
+        assert await app.casework.list_tips(unlocked) == []
         with pytest.raises(PermissionError):
-            await app.police.open_tip(unlocked, view.tip_id)
+            await app.casework.open_tip(unlocked, view.tip_id)
         with pytest.raises(PermissionError):
-            await app.police.ask_reporter(unlocked, view.tip_id, "?")
+            await app.casework.ask_reporter(unlocked, view.tip_id, "?")
         with pytest.raises(sealing.WrongPassword):
             await app.police.unlock(OFFICER, "not-the-password")
         with pytest.raises(sealing.WrongPassword):
@@ -162,8 +162,8 @@ async def test_a_restart_in_the_middle_of_a_tip_continues_where_it_was(
             ]
         )
         officer = await second.police.unlock(OFFICER, OFFICER_PASSWORD)
-        [summary] = await second.police.list_tips(officer)
-        opened = await second.police.open_tip(officer, summary.tip_id)
+        [summary] = await second.casework.list_tips(officer)
+        opened = await second.casework.open_tip(officer, summary.tip_id)
         assert opened.content["where"] == "Behind the karaoke bar"
         assert opened.content["description"] == ["Before the restart", "After the restart"]
     finally:
