@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.config import Settings, load_settings
 from handlers.content import Content
 from handlers.conversation import Conversation, Limits
+from storage.accounts import Accounts
 from storage.audit import AuditLog
 from storage.casework import Casework
 from storage.db import Database
@@ -33,6 +34,7 @@ class App:
     vault: TipVault
     police: PoliceDesk
     casework: Casework
+    accounts: Accounts
     audit: AuditLog
     states: StateStore
     directory: Directory
@@ -80,6 +82,7 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
         vault=vault,
         police=PoliceDesk(db, kdf),
         casework=Casework(db),
+        accounts=Accounts(db, kdf),
         audit=AuditLog(db),
         states=states,
         directory=directory,
