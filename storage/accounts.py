@@ -90,6 +90,8 @@ class Accounts:
         """Check password and second factor; returns the unlocked officer or raises
         :class:`LoginFailed`. Failures count towards a growing lock of the account."""
         now = now or datetime.now(UTC)
+        failure: LoginFailed | None = None
+        # Failures are committed before raising: a rolled-back counter would never lock.
         async with self._db.sessions.begin() as session:
             officer = await session.scalar(
                 select(Officer)
@@ -99,32 +101,38 @@ class Accounts:
             if officer is None:
                 await self._decoy_work(password)
                 await record(session, username[:80], "login_failed")
-                raise LoginFailed("credentials")
-            if officer.locked_until is not None:
-                until = officer.locked_until.replace(tzinfo=UTC)
-                if until > now:
-                    raise LoginFailed("locked", until - now)
-            try:
-                private = await asyncio.to_thread(
-                    sealing.unlock_private_key, officer.locked_private_key, password
-                )
-                if officer.totp_wrapped is not None:
+                failure = LoginFailed("credentials")
+            elif (
+                officer.locked_until is not None and officer.locked_until.replace(tzinfo=UTC) > now
+            ):
+                failure = LoginFailed("locked", officer.locked_until.replace(tzinfo=UTC) - now)
+            else:
+                try:
+                    private = await asyncio.to_thread(
+                        sealing.unlock_private_key, officer.locked_private_key, password
+                    )
+                except sealing.WrongPassword:
+                    private = None
+                if private is not None and officer.totp_wrapped is not None:
                     if not second_factor:
-                        raise LoginFailed("totp_required")
-                    if not self._second_factor_ok(officer, private, second_factor, now):
-                        raise sealing.WrongPassword("second factor")
-            except sealing.WrongPassword:
-                officer.failed_logins += 1
-                delay = lock_delay(officer.failed_logins)
-                officer.locked_until = now + delay if delay else None
-                await record(
-                    session, officer.username, "login_failed", failures=officer.failed_logins
-                )
-                raise LoginFailed("credentials") from None
-            officer.failed_logins = 0
-            officer.locked_until = None
-            await record(session, officer.username, "login")
-            return await unlocked_officer(session, officer, private)
+                        failure = LoginFailed("totp_required")
+                    elif not self._second_factor_ok(officer, private, second_factor, now):
+                        private = None
+                if failure is None and private is None:
+                    officer.failed_logins += 1
+                    delay = lock_delay(officer.failed_logins)
+                    officer.locked_until = now + delay if delay else None
+                    await record(
+                        session, officer.username, "login_failed", failures=officer.failed_logins
+                    )
+                    failure = LoginFailed("credentials")
+                elif failure is None and private is not None:
+                    officer.failed_logins = 0
+                    officer.locked_until = None
+                    await record(session, officer.username, "login")
+                    return await unlocked_officer(session, officer, private)
+        assert failure is not None
+        raise failure
 
     async def _decoy_work(self, password: str) -> None:
         """The same Argon2id work as a real password check, so timing tells nothing."""
