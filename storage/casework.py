@@ -38,8 +38,8 @@ __all__ = [
     "DISPOSITIONS",
     "STATUSES",
     "Casework",
-    "Note",
     "NotAllowed",
+    "Note",
     "TipSummary",
 ]
 

@@ -24,9 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
-    "Base",
     "ApiToken",
     "AuditEvent",
+    "Base",
     "ConversationState",
     "DraftAttachment",
     "Installation",

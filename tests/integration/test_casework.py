@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from sqlalchemy import update
 
-from bot.bootstrap import App, bootstrap
+from bot.bootstrap import bootstrap
 from bot.config import Settings
 from storage.accounts import LoginFailed
 from storage.casework import NotAllowed
