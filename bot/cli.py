@@ -35,6 +35,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(queues_app, name="queues")
 app.add_typer(officer_app, name="officer")
 app.add_typer(tips_app, name="tips")
+audit_app = typer.Typer(help="The audit log of officer actions.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 
@@ -424,6 +426,27 @@ def tips_ask(
         except PermissionError as error:
             raise _fail("No such tip in your queues.") from error
         console.print("Question sent. The reporter sees it when they check their receipt.")
+
+    _run(work)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exits with 1 when an event was changed or removed."""
+
+    async def work(tipline: App) -> None:
+        count, problems = await tipline.audit.verify()
+        latest = await tipline.audit.events(limit=1)
+        if problems:
+            for problem in problems:
+                console.print(f"[red]Event {problem.event_id}: {problem.reason}[/red]")
+            raise _fail(f"The audit log was tampered with ({len(problems)} problem(s)).")
+        console.print(f"Audit log intact: {count} events.")
+        if latest:
+            console.print(
+                f"Latest hash: {latest[0].hash} (write it down: a later check that no longer "
+                "reaches it shows that events were removed from the end)."
+            )
 
     _run(work)
 

@@ -150,3 +150,24 @@ def test_help_lists_the_commands() -> None:
     out = CliRunner().invoke(cli, ["--help"]).output
     for command in ("serve", "demo", "db", "keys", "queues", "officer", "tips"):
         assert command in out
+
+
+def test_audit_verify_reports_an_intact_log_and_a_tampered_one(env: dict[str, str]) -> None:
+    import sqlite3
+
+    run(env, "keys", "init", "--province", "1", input=f"{PASSPHRASE}\n{PASSPHRASE}\n")
+    run(env, "queues", "init", "--province", "1")
+    key_file = Path(env["TIPLINE_DATA_DIR"]) / "recovery-01.key"
+    run(env, "officer", "add", "a.nguyen", "--name", "A", "--queue", "1",
+        "--recovery-key", str(key_file), input=f"{PASSPHRASE}\n{PASSWORD}\n{PASSWORD}\n")
+    submit_tip(env, None, "Một tin báo")
+    run(env, "tips", "list", "--officer", "a.nguyen", input=f"{PASSWORD}\n")
+    listing = run(env, "tips", "list", "--officer", "a.nguyen", input=f"{PASSWORD}\n")
+    [tip_id] = re.findall(r"\b[0-9A-F]{12}\b", listing)
+    run(env, "tips", "show", tip_id, "--officer", "a.nguyen", input=f"{PASSWORD}\n")
+    assert "Audit log intact" in run(env, "audit", "verify")
+    database = sqlite3.connect(Path(env["TIPLINE_DATA_DIR"]) / "tipline.db")
+    with database:
+        database.execute("UPDATE audit_events SET actor = 'nobody' WHERE action = 'open'")
+    database.close()
+    assert "tampered" in fails(env, "audit", "verify")
