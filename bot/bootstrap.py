@@ -19,6 +19,7 @@ from storage.casework import Casework
 from storage.db import Database
 from storage.directory import Directory
 from storage.police import PoliceDesk
+from storage.stats import Stats
 from storage.state import StateStore, ThrottleStore
 from storage.vault import TipVault
 
@@ -35,6 +36,7 @@ class App:
     police: PoliceDesk
     casework: Casework
     accounts: Accounts
+    stats: Stats
     audit: AuditLog
     states: StateStore
     directory: Directory
@@ -83,6 +85,7 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
         police=PoliceDesk(db, kdf),
         casework=Casework(db),
         accounts=Accounts(db, kdf),
+        stats=Stats(db),
         audit=AuditLog(db),
         states=states,
         directory=directory,

@@ -209,3 +209,23 @@ async def test_the_audit_chain_verifies_and_detects_tampering(world) -> None:  #
         )
     _, problems = await app.audit.verify()
     assert [p.reason for p in problems] == ["content was changed"]
+
+
+async def test_supervisor_figures_count_per_week_commune_and_queue_health(world) -> None:  # type: ignore[no-untyped-def]
+    from storage.stats import suppress
+
+    app, police = world
+    for commune in (BA_DINH, BA_DINH, HOAN_KIEM, None):
+        await app.vault.submit(draft(commune))
+    officer = await app.accounts.login("badinh", "password-ba-dinh")
+    first = (await app.casework.list_tips(officer))[0]
+    await app.casework.set_status(officer, first.tip_id, "in_review")
+    weekly = await app.stats.weekly(HANOI, weeks=4)
+    assert len(weekly) == 4 and sum(list(weekly.values())[-1].values()) == 4
+    communes = await app.stats.by_commune(HANOI, datetime.now(UTC) - timedelta(days=1))
+    assert communes == {BA_DINH: 2, HOAN_KIEM: 1, None: 1}
+    health = {h.queue_id: h for h in await app.stats.queue_health(HANOI, timedelta(hours=24))}
+    assert health[police.queues[BA_DINH]].open_new == 1
+    assert health[police.queues[BA_DINH]].median_ack_hours is not None
+    assert health[police.queues[None]].overdue == 0
+    assert [suppress(n) for n in (0, 1, 4, 5, 12)] == ["0", "<5", "<5", "5", "12"]
