@@ -16,6 +16,7 @@ from rich.table import Table
 from bot.bootstrap import App, bootstrap
 from bot.config import load_settings
 from storage import sealing
+from storage.accounts import LoginFailed
 from storage.police import UnlockedOfficer, queue_name
 
 __all__ = ["app", "main"]
@@ -37,6 +38,8 @@ app.add_typer(officer_app, name="officer")
 app.add_typer(tips_app, name="tips")
 audit_app = typer.Typer(help="The audit log of officer actions.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+tokens_app = typer.Typer(help="API tokens for police case systems.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 
 console = Console()
 
@@ -428,6 +431,35 @@ def tips_ask(
         console.print("Question sent. The reporter sees it when they check their receipt.")
 
     _run(work)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    officer: Annotated[str, typer.Option(help="The officer the token acts for.")],
+    name: Annotated[str, typer.Option(help="What uses it, e.g. the case system's name.")],
+) -> None:
+    """Create an API token with the officer's permissions (asks their password)."""
+
+    async def work(tipline: App) -> None:
+        password = typer.prompt(f"Password for {officer}", hide_input=True)
+        try:
+            unlocked = await tipline.accounts.login(officer, password, _second_factor(officer))
+        except LoginFailed as error:
+            raise _fail("Wrong username, password or code.") from error
+        token = await tipline.accounts.create_token(unlocked, name)
+        console.print("Token (shown once; store it in the case system's secret store):")
+        console.print(token, markup=False)
+
+    _run(work)
+
+
+def _second_factor(username: str) -> str | None:
+    return (
+        typer.prompt(
+            f"Authenticator code for {username} (empty if none)", default="", show_default=False
+        )
+        or None
+    )
 
 
 @audit_app.command("verify")
