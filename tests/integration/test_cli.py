@@ -158,8 +158,19 @@ def test_audit_verify_reports_an_intact_log_and_a_tampered_one(env: dict[str, st
     run(env, "keys", "init", "--province", "1", input=f"{PASSPHRASE}\n{PASSPHRASE}\n")
     run(env, "queues", "init", "--province", "1")
     key_file = Path(env["TIPLINE_DATA_DIR"]) / "recovery-01.key"
-    run(env, "officer", "add", "a.nguyen", "--name", "A", "--queue", "1",
-        "--recovery-key", str(key_file), input=f"{PASSPHRASE}\n{PASSWORD}\n{PASSWORD}\n")
+    run(
+        env,
+        "officer",
+        "add",
+        "a.nguyen",
+        "--name",
+        "A",
+        "--queue",
+        "1",
+        "--recovery-key",
+        str(key_file),
+        input=f"{PASSPHRASE}\n{PASSWORD}\n{PASSWORD}\n",
+    )
     submit_tip(env, None, "Một tin báo")
     run(env, "tips", "list", "--officer", "a.nguyen", input=f"{PASSWORD}\n")
     listing = run(env, "tips", "list", "--officer", "a.nguyen", input=f"{PASSWORD}\n")
