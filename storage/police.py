@@ -243,3 +243,61 @@ class PoliceDesk:
                 sealing.new_data_key(), secrets.token_urlsafe(16), self._kdf
             )
         return self._decoy_key
+
+
+async def rotate_queue_key(db: Database, officer: UnlockedOfficer, queue_id: int) -> int:
+    """Give a queue a new key pair: re-wrap every tip, message and note key wrapped for it,
+    and the queue key for its members and the recovery key. Needs the current queue key.
+    Returns how many items were re-wrapped."""
+    from storage.audit import record
+    from storage.models import Tip, TipMessage, TipNote
+    from storage.vault import _b64, _content_context, _message_context, _unb64
+
+    old_private = officer.queue_keys.get(queue_id)
+    if old_private is None:
+        raise PermissionError("you do not hold this queue's key")
+    new_private, new_public = sealing.new_keypair()
+    label = f"queue:{queue_id}"
+    rewrapped = 0
+    async with db.sessions.begin() as session:
+        queue = await session.get(Queue, queue_id, with_for_update=not db.is_sqlite)
+        recovery = await session.get(RecoveryKey, queue.province_code) if queue else None
+        if queue is None or recovery is None:
+            raise LookupError("no such queue")
+
+        def renewed(wraps: dict[str, str], context: bytes) -> dict[str, str]:
+            nonlocal rewrapped
+            if label not in wraps:
+                return wraps
+            rewrapped += 1
+            return {
+                **wraps,
+                label: _b64(sealing.rewrap(_unb64(wraps[label]), old_private, new_public, context)),
+            }
+
+        tips = await session.scalars(select(Tip).where(Tip.province_code == queue.province_code))
+        for tip in tips:
+            tip.key_wraps = renewed(tip.key_wraps, _content_context(tip.id))
+            for message in await session.scalars(
+                select(TipMessage).where(TipMessage.tip_id == tip.id)
+            ):
+                message.key_wraps = renewed(
+                    message.key_wraps, _message_context(tip.id, message.author)
+                )
+            for note in await session.scalars(select(TipNote).where(TipNote.tip_id == tip.id)):
+                note.key_wraps = renewed(note.key_wraps, _message_context(tip.id, "note"))
+        context = _queue_wrap_context(queue_id)
+        members = await session.execute(
+            select(QueueMember, Officer)
+            .join(Officer, Officer.id == QueueMember.officer_id)
+            .where(QueueMember.queue_id == queue_id)
+        )
+        for member, holder in members:
+            member.wrapped_queue_key = sealing.wrap_key(new_private, holder.public_key, context)
+        queue.public_key = new_public
+        queue.recovery_wrap = sealing.wrap_key(new_private, recovery.public_key, context)
+        await record(
+            session, officer.username, "key_rotate", queue_id=queue_id, rewrapped=rewrapped
+        )
+    officer.queue_keys[queue_id] = new_private
+    return rewrapped

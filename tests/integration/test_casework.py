@@ -229,3 +229,37 @@ async def test_supervisor_figures_count_per_week_commune_and_queue_health(world)
     assert health[police.queues[BA_DINH]].median_ack_hours is not None
     assert health[police.queues[None]].overdue == 0
     assert [suppress(n) for n in (0, 1, 4, 5, 12)] == ["0", "<5", "<5", "5", "12"]
+
+
+async def test_rotating_a_queue_key_keeps_every_tip_readable_and_retires_the_old_key(world) -> None:  # type: ignore[no-untyped-def]
+    from storage import sealing
+    from storage.police import rotate_queue_key
+
+    app, police = world
+    await app.vault.submit(draft(BA_DINH, "before rotation"))
+    officer = await app.accounts.login("badinh", "password-ba-dinh")
+    [tip] = await app.casework.list_tips(officer)
+    await app.casework.ask_reporter(officer, tip.tip_id, "question before")
+    queue_id = police.queues[BA_DINH]
+    old_key = officer.queue_keys[queue_id]
+    assert await rotate_queue_key(app.db, officer, queue_id) == 2
+    await app.vault.submit(draft(BA_DINH, "after rotation"))
+    again = await app.accounts.login("badinh", "password-ba-dinh")
+    assert again.queue_keys[queue_id] != old_key
+    texts = sorted(
+        [
+            (await app.casework.open_tip(again, t.tip_id)).content["description"][0]
+            for t in await app.casework.list_tips(again)
+        ]
+    )
+    assert texts == ["after rotation", "before rotation"]
+    assert (await app.casework.open_tip(again, tip.tip_id)).messages[0].text == "question before"
+    stale = type(again)(
+        officer_id=again.officer_id, username="badinh", queue_keys={queue_id: old_key}
+    )
+    with pytest.raises(sealing.CannotOpen):
+        await app.casework.open_tip(stale, tip.tip_id)
+    recovered_queue_key = await app.police.queue_key_from_recovery(
+        queue_id, police.recovery_private
+    )
+    assert recovered_queue_key == again.queue_keys[queue_id]
