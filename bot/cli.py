@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +18,11 @@ from bot.config import load_settings
 from storage import sealing
 from storage.accounts import LoginFailed
 from storage.police import UnlockedOfficer, queue_name
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+    from bot.config import Settings
 
 __all__ = ["app", "main"]
 
@@ -99,7 +104,7 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port for the web chat.")] = None,
     setup_only: Annotated[bool, typer.Option(help="Prepare demo data, then exit.")] = False,
 ) -> None:
-    """Set up demo queues and a demo officer (printed on screen), then serve the web chat."""
+    """Set up demo queues and accounts (printed on screen), then serve web chat and console."""
     from bot.demo import prepare
     from bot.server import run
 
@@ -112,14 +117,18 @@ def demo(
         f"Demo province:   {credentials['province']} (queues: {', '.join(credentials['queues'])})"
     )
     console.print(
-        f"Demo officer:    [bold]{credentials['username']}[/bold]  password "
-        f"[bold]{credentials['password']}[/bold]"
+        f"Police console:  [bold]{url}console/[/bold]  (the first login sets up an "
+        "authenticator app)"
     )
+    table = Table("Role", "Username", "Password")
+    for account in credentials["accounts"]:
+        table.add_row(account["role"], account["username"], account["password"])
+    console.print(table)
     console.print(
         f"Recovery key:    {credentials['recovery_file']}  passphrase "
         f"[bold]{credentials['recovery_passphrase']}[/bold]"
     )
-    console.print(f"Read tips:       tipline tips list --officer {credentials['username']}")
+    console.print("Read tips here:  tipline tips list --officer canbo.demo")
     console.rule()
     if not setup_only:
         asyncio.run(run(settings, host=settings.host, port=port or settings.port))
@@ -481,6 +490,79 @@ def audit_verify() -> None:
             )
 
     _run(work)
+
+
+# --- telegram -------------------------------------------------------------------------------
+
+telegram_app = typer.Typer(help="The Telegram bot: identity and webhook.", no_args_is_help=True)
+app.add_typer(telegram_app, name="telegram")
+
+
+def _telegram(work: Callable[[Bot, Settings], Awaitable[None]]) -> None:
+    """Run ``work(bot, settings)`` with a Bot for TIPLINE_TELEGRAM_TOKEN."""
+    from aiogram.exceptions import TelegramAPIError
+
+    from bot.channels.telegram import build_bot
+
+    settings = load_settings()
+    if settings.telegram_token is None:
+        raise _fail("Set TIPLINE_TELEGRAM_TOKEN first (the token from @BotFather).")
+
+    async def main() -> None:
+        bot = build_bot(settings)
+        try:
+            await work(bot, settings)
+        except TelegramAPIError as error:
+            raise _fail(f"Telegram refused: {error}") from error
+        finally:
+            await bot.session.close()
+
+    asyncio.run(main())
+
+
+@telegram_app.command("whoami")
+def telegram_whoami() -> None:
+    """Show which bot the token belongs to (getMe) and where its updates go."""
+
+    async def work(bot: Bot, _: Settings) -> None:
+        me = await bot.get_me()
+        hook = await bot.get_webhook_info()
+        console.print(f"Bot @{me.username} (id {me.id}), {me.first_name}")
+        console.print(f"Updates: {'webhook ' + hook.url if hook.url else 'long polling'}")
+
+    _telegram(work)
+
+
+@telegram_app.command("webhook-set")
+def telegram_webhook_set(
+    url: Annotated[str | None, typer.Option(help="Default: TIPLINE_TELEGRAM_WEBHOOK_URL.")] = None,
+) -> None:
+    """Point Telegram at /telegram/webhook with the TIPLINE_TELEGRAM_WEBHOOK_SECRET token."""
+    from bot.channels.telegram import ALLOWED_UPDATES
+
+    async def work(bot: Bot, settings: Settings) -> None:
+        target = url or settings.telegram_webhook_url
+        if not target or settings.telegram_webhook_secret is None:
+            raise _fail(
+                "Give --url (or TIPLINE_TELEGRAM_WEBHOOK_URL) "
+                "and set TIPLINE_TELEGRAM_WEBHOOK_SECRET."
+            )
+        secret = settings.telegram_webhook_secret.get_secret_value()
+        await bot.set_webhook(target, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+        console.print(f"Telegram now sends updates to {target}.")
+
+    _telegram(work)
+
+
+@telegram_app.command("webhook-delete")
+def telegram_webhook_delete() -> None:
+    """Remove the webhook (pending updates are kept) so the bot can use long polling."""
+
+    async def work(bot: Bot, _: Settings) -> None:
+        await bot.delete_webhook(drop_pending_updates=False)
+        console.print("Webhook removed; `tipline serve` without a webhook URL uses long polling.")
+
+    _telegram(work)
 
 
 def _local(moment: datetime) -> str:

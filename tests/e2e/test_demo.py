@@ -93,7 +93,8 @@ def test_a_tip_sent_in_the_web_chat_is_read_by_the_demo_officer(
         text = "\n".join(r["text"] for r in response.json()["replies"])
     assert re.search(r"\d{4} \d{4} \d{4} \d{4}", text), text
 
-    credentials = json.loads((Path(env["TIPLINE_DATA_DIR"]) / "demo-credentials.json").read_text())
+    saved = json.loads((Path(env["TIPLINE_DATA_DIR"]) / "demo-credentials.json").read_text())
+    credentials = next(a for a in saved["accounts"] if a["role"] == "officer")
     tipline = str(BIN / "tipline")
     listing = subprocess.run(
         [tipline, "tips", "list", "--officer", credentials["username"]],
