@@ -1,0 +1,1 @@
+"""Awareness campaigns: the campaign file format, its loader and its checks."""
