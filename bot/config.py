@@ -6,23 +6,32 @@ composition root asks for one, and tests pass values directly (``Settings(databa
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.sealing import KdfParams
 
 __all__ = ["Settings", "load_settings"]
 
+# What Telegram accepts as a webhook secret token.
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
 
 class Settings(BaseSettings):
     """Everything an operator can set. Every field maps to ``TIPLINE_<NAME>``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="TIPLINE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="TIPLINE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # Errors must not print tokens or secrets back.
+        hide_input_in_errors=True,
     )
 
     data_dir: Path = Field(Path("data"), description="Where the SQLite file and secrets live.")
@@ -52,6 +61,45 @@ class Settings(BaseSettings):
 
     kdf_memory_kib: int = Field(65536, description="Argon2id memory for receipts and passwords.")
     kdf_iterations: int = 3
+
+    telegram_token: SecretStr | None = Field(
+        None, description="Bot token from @BotFather; the Telegram channel runs when set."
+    )
+    telegram_api_base: str = Field(
+        "https://api.telegram.org", description="Bot API server (a local fake in tests and demos)."
+    )
+    telegram_webhook_url: str | None = Field(
+        None, description="Public HTTPS URL of /telegram/webhook; unset means long polling."
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, description="Secret Telegram sends with each webhook call (1-256 of A-Z a-z 0-9 _ -)."
+    )
+
+    @model_validator(mode="after")
+    def _telegram_webhook(self) -> Self:
+        if self.telegram_webhook_url:
+            if not self.telegram_webhook_url.startswith(("https://", "http://")):
+                raise ValueError("TIPLINE_TELEGRAM_WEBHOOK_URL must be an http(s) URL")
+            if self.telegram_webhook_secret is None:
+                raise ValueError(
+                    "webhook mode needs TIPLINE_TELEGRAM_WEBHOOK_SECRET "
+                    "(1-256 characters of A-Z a-z 0-9 _ -)"
+                )
+        secret = self.telegram_webhook_secret
+        if secret is not None and not WEBHOOK_SECRET.match(secret.get_secret_value()):
+            raise ValueError(
+                "TIPLINE_TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -"
+            )
+        return self
+
+    console_idle_minutes: int = Field(30, description="Console sessions end after this idle time.")
+    console_max_hours: int = Field(10, description="Console sessions end after this long anyway.")
+    console_secure_cookies: bool = Field(
+        True, description="Send console cookies over HTTPS only (browsers allow localhost)."
+    )
+    ack_timeout_hours: int = Field(
+        24, description="A new tip nobody acknowledged in this time moves to the province queue."
+    )
 
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import traceback
 import weakref
 from dataclasses import dataclass
 from datetime import timedelta
@@ -164,8 +165,16 @@ class Conversation:
             await self._dispatch(turn, fresh)
             if turn.next_step is not None:
                 await STEPS[turn.next_step].prompt(turn)
-        except Exception:
-            log.exception("conversation step %s failed", turn.step_name)
+        except Exception as error:
+            # Type and place only: an exception's message may quote what the user wrote.
+            frame = traceback.extract_tb(error.__traceback__)[-1]
+            log.error(
+                "conversation step %s failed: %s at %s:%s",
+                turn.step_name,
+                type(error).__name__,
+                frame.filename,
+                frame.lineno,
+            )
             _ = turn._
             return [
                 Outbound(
@@ -180,9 +189,19 @@ class Conversation:
         return turn.replies
 
     def _new_state(self, inbound: Inbound) -> dict[str, Any]:
-        hint = (inbound.locale or "").lower()[:2]
-        locale = hint if hint in ("vi", "en") else self.default_locale
-        return {"locale": locale, "step": "menu", "back": []}
+        return {"locale": self.locale_for(inbound.locale), "step": "menu", "back": []}
+
+    def locale_for(self, hint: str | None) -> str:
+        """The interface language for a platform's language hint such as ``"en-US"``."""
+        short = (hint or "").lower()[:2]
+        return short if short in ("vi", "en") else self.default_locale
+
+    async def saved_locale(self, chat: str) -> str | None:
+        """The language a chat chose, or None when the chat has no conversation state.
+
+        For adapters that must answer on their own (a file refused before download)."""
+        state = await self.states.load(ChatKeys.of(self._secret, chat))
+        return None if state is None else str(state.get("locale", self.default_locale))
 
     async def _dispatch(self, turn: Turn, fresh: bool) -> None:
         inbound = turn.inbound

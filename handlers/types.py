@@ -7,7 +7,7 @@ options, HTML, split texts). Nothing here knows about a platform.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
@@ -65,13 +65,12 @@ class Outbound:
 
     ``buttons`` are rows of choices; platforms without buttons show them as numbered
     options (see :func:`handlers.render.numbered_options`). ``sensitive`` marks a message
-    (a receipt) that adapters must not keep in any transcript or log.
-    ``wipe_offer`` asks the adapter to erase the conversation on the user's device side
-    where the platform allows it, when the user accepts.
+    (a receipt) that adapters must not keep in any transcript or log. ``kind="wipe"`` tells
+    the adapter the conversation was forgotten here: it erases the conversation on the
+    user's side where the platform allows it, then shows the text.
     """
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     sensitive: bool = False
     kind: Literal["text", "receipt", "wipe"] = "text"
-    media: tuple[bytes, ...] = field(default=())

@@ -1,0 +1,95 @@
+"""Fixtures for the Telegram channel: the fake Bot API on a free port and Tipline's web app
+served by uvicorn on another, so updates and replies both travel over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+from pydantic import SecretStr
+
+from bot.bootstrap import App
+from bot.channels.telegram import TelegramChannel, build_bot
+from bot.channels.telegram.history import MessageLog
+from bot.channels.telegram.retry import RetryMiddleware
+from bot.config import Settings
+from bot.web import create_web_app
+from tests.fakes.telegram_api import FakeTelegram
+
+WEBHOOK_SECRET = "tipline-test-secret_0123456789"
+
+
+def telegram_settings(settings: Settings, fake: FakeTelegram, **changes: object) -> Settings:
+    values: dict[str, object] = {
+        "telegram_token": SecretStr(fake.token),
+        "telegram_api_base": fake.base_url,
+    }
+    values.update(changes)
+    return settings.model_copy(update=values)
+
+
+def quick_channel(
+    app: App, settings: Settings, history: MessageLog | None = None
+) -> TelegramChannel:
+    """A channel whose retries do not make the tests wait (429 still waits retry_after)."""
+    bot = build_bot(settings, retry=RetryMiddleware(attempts=3, backoff=0.01))
+    return TelegramChannel(app.conversation, settings, bot=bot, history=history)
+
+
+@asynccontextmanager
+async def polling(
+    app: App, fake: FakeTelegram, settings: Settings, history: MessageLog | None = None
+) -> AsyncIterator[TelegramChannel]:
+    """Tipline in long-polling mode against the fake, started and stopped."""
+    channel = quick_channel(app, telegram_settings(settings, fake), history)
+    await channel.start()
+    try:
+        yield channel
+    finally:
+        await channel.stop()
+
+
+@dataclass
+class Served:
+    fake: FakeTelegram
+    channel: TelegramChannel
+    app: App
+    url: str  # the webhook URL
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def served(app: App, fake: FakeTelegram, settings: Settings) -> AsyncIterator[Served]:
+    """Tipline in webhook mode behind uvicorn; the fake POSTs updates to it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/telegram/webhook"
+    configured = telegram_settings(
+        settings,
+        fake,
+        telegram_webhook_url=url,
+        telegram_webhook_secret=SecretStr(WEBHOOK_SECRET),
+    )
+    channel = quick_channel(app, configured)
+    web = create_web_app(app, telegram=channel)
+    server = uvicorn.Server(uvicorn.Config(web, log_config=None, access_log=False, lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    await fake.wait_for(lambda: server.started)
+    await channel.start()
+    try:
+        yield Served(fake, channel, app, url)
+    finally:
+        await channel.stop()
+        server.should_exit = True
+        await serving
+        sock.close()
