@@ -19,8 +19,8 @@ from storage.casework import Casework
 from storage.db import Database
 from storage.directory import Directory
 from storage.police import PoliceDesk
-from storage.stats import Stats
 from storage.state import StateStore, ThrottleStore
+from storage.stats import Stats
 from storage.vault import TipVault
 
 __all__ = ["App", "bootstrap"]

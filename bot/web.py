@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from bot import api_v1, console
 from bot.bootstrap import App
 from bot.channels import webchat
+
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramChannel
 
 __all__ = ["create_web_app"]
 
@@ -25,8 +30,11 @@ SECURITY_HEADERS = {
 }
 
 
-def create_web_app(app: App) -> FastAPI:
-    """The FastAPI application serving ``app``; the caller owns ``app``'s lifetime."""
+def create_web_app(app: App, *, telegram: TelegramChannel | None = None) -> FastAPI:
+    """The FastAPI application serving ``app``; the caller owns ``app``'s lifetime.
+
+    With a ``telegram`` channel in webhook mode, ``POST /telegram/webhook`` is served too
+    (the caller starts and stops the channel)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -43,6 +51,13 @@ def create_web_app(app: App) -> FastAPI:
     )
     web.state.tipline = app
     web.include_router(webchat.router)
+    web.include_router(api_v1.router)
+    console.mount(web, app)
+    if telegram is not None and telegram.mode == "webhook":
+        from bot.channels.telegram import webhook
+
+        web.state.telegram = telegram
+        web.include_router(webhook.router)
 
     @web.middleware("http")
     async def headers(

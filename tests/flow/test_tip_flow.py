@@ -9,9 +9,8 @@ from tests.dialog import Chat, english_chat
 
 async def opened_tips(app: App) -> list:
     officer = await app.police.unlock(OFFICER, OFFICER_PASSWORD)
-    return [
-        await app.casework.open_tip(officer, t.tip_id) for t in await app.casework.list_tips(officer)
-    ]
+    summaries = await app.casework.list_tips(officer)
+    return [await app.casework.open_tip(officer, t.tip_id) for t in summaries]
 
 
 async def test_a_tip_typed_with_numbers_and_words_reaches_the_commune_queue(

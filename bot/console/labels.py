@@ -1,0 +1,62 @@
+"""Words for the stored codes of a tip, in the officer's language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["audit_actions", "dispositions", "statuses", "when_label"]
+
+Gettext = Callable[[str], str]
+
+
+def statuses(_: Gettext) -> dict[str, str]:
+    """Status codes in their order of work (new → in review → actioned / closed)."""
+    return {
+        "new": _("New"),
+        "in_review": _("In review"),
+        "actioned": _("Actioned"),
+        "closed": _("Closed"),
+    }
+
+
+def dispositions(_: Gettext) -> dict[str, str]:
+    return {
+        "confirmed": _("Confirmed"),
+        "already_known": _("Already known"),
+        "unfounded": _("Unfounded"),
+        "prank": _("Prank or spam"),
+        "out_of_jurisdiction": _("Out of jurisdiction"),
+    }
+
+
+def when_label(_: Gettext, key: str | None) -> str:
+    """What the reporter chose for "when" (the same words the bot showed them)."""
+    labels = {
+        "now": _("Happening now"),
+        "today": _("Earlier today"),
+        "earlier": _("Before today"),
+        "recurring": _("It happens regularly"),
+    }
+    return labels.get(key or "", "—")
+
+
+def audit_actions(_: Gettext) -> dict[str, str]:
+    """Names of the audit log's actions; an action missing here shows as its code."""
+    return {
+        "login": _("Signed in"),
+        "login_failed": _("Failed sign-in"),
+        "logout": _("Signed out"),
+        "expired": _("Session expired"),
+        "totp_enrolled": _("Set up two-step login"),
+        "open": _("Opened a tip"),
+        "photo": _("Viewed a photo"),
+        "ask": _("Asked the reporter"),
+        "status": _("Changed the status"),
+        "outcome": _("Recorded the outcome"),
+        "note": _("Added a note"),
+        "forward": _("Forwarded a tip"),
+        "escalate": _("Escalated to the province"),
+        "token_created": _("Created an API token"),
+        "token_revoked": _("Revoked an API token"),
+        "key_rotate": _("Changed a queue's keys"),
+    }
