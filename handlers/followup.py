@@ -6,6 +6,7 @@ kept in memory only (see :class:`handlers.conversation.FollowUp`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from handlers.flow import Input, Turn, step
@@ -38,12 +39,19 @@ async def receipt_prompt(turn: Turn) -> None:
 
 @step("check.receipt", prompt=receipt_prompt)
 async def receipt(turn: Turn, given: Input) -> None:
-    _ = turn._
-    conversation = turn.conversation
     if not given.text:
-        turn.say(_("Please type the 16 digits of your receipt."))
+        turn.say(turn._("Please type the 16 digits of your receipt."))
         turn.reprompt()
         return
+    first = len(turn.replies)
+    await _check(turn, given.text)
+    # The typed receipt should not stay on the screen of the phone in a pocket.
+    turn.replies[first] = replace(turn.replies[first], erase_input=True)
+
+
+async def _check(turn: Turn, typed: str) -> None:
+    _ = turn._
+    conversation = turn.conversation
     limits = conversation.limits
     allowed, wait = await conversation.throttle.allow(
         turn.inbound.chat, STATUS_PURPOSE, limits.receipt_attempts, limits.receipt_window
@@ -62,7 +70,7 @@ async def receipt(turn: Turn, given: Input) -> None:
         )
         turn.reprompt()
         return
-    digits = sealing.parse_receipt(given.text)
+    digits = sealing.parse_receipt(typed)
     view = await conversation.desk.check(digits) if digits else None
     if view is None:
         turn.say(_("No tip matches this receipt. Check the digits and try again."))

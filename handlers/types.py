@@ -67,10 +67,13 @@ class Outbound:
     options (see :func:`handlers.render.numbered_options`). ``sensitive`` marks a message
     (a receipt) that adapters must not keep in any transcript or log. ``kind="wipe"`` tells
     the adapter the conversation was forgotten here: it erases the conversation on the
-    user's side where the platform allows it, then shows the text.
+    user's side where the platform allows it, then shows the text. ``erase_input`` says the
+    user's message that led to this reply carried a secret (a typed receipt): the adapter
+    deletes or masks that message on the user's side where it can.
     """
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     sensitive: bool = False
     kind: Literal["text", "receipt", "wipe"] = "text"
+    erase_input: bool = False

@@ -58,6 +58,7 @@ def render(replies: list[Outbound]) -> dict[str, Any]:
                 "text": r.text,
                 "kind": r.kind,
                 "sensitive": r.sensitive,
+                "erase_input": r.erase_input,
                 "buttons": [
                     [{"label": b.label, "payload": b.payload} for b in row] for row in r.buttons
                 ],

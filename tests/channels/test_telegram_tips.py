@@ -131,8 +131,14 @@ async def test_the_reporter_reads_the_question_and_answers_with_the_receipt(
             ("A white van", "sent to the police anonymously"),
         ]
     )
-    # The receipt is never shown back.
+    # The receipt is never shown back, and the typed one is taken off the user's screen.
     assert all(receipt not in s.message["text"] for s in fake.sent(later.id))
+    typed = [
+        s
+        for s in fake.history[later.id].values()
+        if not s.by_bot and s.message.get("text") == receipt
+    ]
+    assert typed and all(s.deleted for s in typed)
     opened = await served.app.casework.open_tip(unlocked, summary.tip_id)
     assert [m.text for m in opened.messages] == ["What colour is the car?", "A white van"]
 

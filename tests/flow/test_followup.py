@@ -43,6 +43,7 @@ async def test_a_receipt_with_dashes_or_without_spaces_works(app: App, police: P
     _, receipt = await send_tip(app)
     chat = await english_chat(app)
     await chat.talk([("/kiemtra", "16-digit"), (receipt.replace(" ", "-"), "status")])
+    assert chat.replies[0].erase_input and not chat.replies[-1].erase_input
     chat2 = await english_chat(app)
     await chat2.talk([("/kiemtra", "16-digit"), (receipt.replace(" ", ""), "status")])
 

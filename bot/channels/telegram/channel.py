@@ -205,7 +205,7 @@ class TelegramChannel:
             locale = await self._follow(chat_id, key, hint)
             self.outbox.history.add(chat_id, message.message_id)
             for inbound in await self._inbounds(message, key, hint, locale):
-                if not await self._turn(chat_id, inbound, locale):
+                if not await self._turn(chat_id, inbound, locale, message.message_id):
                     break
 
     async def _inbounds(
@@ -276,8 +276,13 @@ class TelegramChannel:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    async def _turn(self, chat_id: int, inbound: Inbound, locale: str) -> bool:
+    async def _turn(
+        self, chat_id: int, inbound: Inbound, locale: str, message_id: int | None = None
+    ) -> bool:
         replies = await self.conversation.handle(inbound)
+        if message_id is not None and any(reply.erase_input for reply in replies):
+            # A typed receipt: take it off the user's screen (bots may, in private chats).
+            await self.outbox.delete(chat_id, [message_id])
         return await self.outbox.deliver(chat_id, replies, locale)
 
     async def _follow(self, chat_id: int, key: str, hint: str | None) -> str:

@@ -130,6 +130,12 @@
     scrollDown();
   }
 
+  // A typed receipt is masked once the server has read it: the screen is evidence too.
+  function maskLastUserMessage() {
+    const mine = ui.messages.querySelectorAll('.msg.user .bubble');
+    if (mine.length) mine[mine.length - 1].textContent = '•••• •••• •••• ••••';
+  }
+
   function clearTranscript() {
     ui.messages.replaceChildren();
     activeChoices = null;
@@ -139,6 +145,7 @@
 
   function renderReply(reply) {
     const text = typeof reply.text === 'string' ? reply.text : '';
+    if (reply.erase_input) maskLastUserMessage();
     if (reply.kind === 'wipe') {
       clearTranscript();
       setSession(null);          // forget the old token…
