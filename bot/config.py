@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     )
 
     kdf_memory_kib: int = Field(65536, description="Argon2id memory for receipts and passwords.")
-    kdf_iterations: int = 3
+    kdf_iterations: int = 5
 
     telegram_token: SecretStr | None = Field(
         None, description="Bot token from @BotFather; the Telegram channel runs when set."

@@ -200,14 +200,15 @@ _MAX_LANES = 16
 class KdfParams:
     """Argon2id cost. The defaults are the production values.
 
-    64 MiB and 3 passes is the second recommended option of RFC 9106, with one lane instead
-    of four so that one derivation keeps only one of a small server's cores busy. It took
-    about 0.15 s on the development machine (roughly 0.2-0.5 s on a modest 2-core server) and
-    needs 64 MiB per concurrent derivation.
+    64 MiB is RFC 9106's second recommended memory size, with one lane so that one
+    derivation keeps only one of a small server's cores busy, and 5 passes so that an
+    officer's unlock and a receipt check cost about a quarter of a second on the development
+    machine (bench/sealing.py): a deliberate price for an attacker with a stolen database.
+    It needs 64 MiB per concurrent derivation.
     """
 
     memory_kib: int = 65536
-    iterations: int = 3
+    iterations: int = 5
     lanes: int = 1
 
     def __post_init__(self) -> None:
