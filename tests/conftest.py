@@ -20,6 +20,7 @@ POSTGRES_URL = os.environ.get(
     "TIPLINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("TIPLINE_REQUIRE_POSTGRES") == "1"
+REQUIRE_BROWSER = os.environ.get("TIPLINE_REQUIRE_BROWSER") == "1"
 
 HANOI = 1
 BA_DINH = 4
@@ -125,14 +126,20 @@ def postgres_database() -> Iterator[str]:
 
 
 _postgres_ran: list[str] = []
+_browser_ran: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" and report.passed and "postgres" in report.keywords:
         _postgres_ran.append(report.nodeid)
+    if report.when == "call" and report.passed and "browser" in report.keywords:
+        _browser_ran.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if REQUIRE_POSTGRES and exitstatus == 0 and not _postgres_ran:
         print("\nTIPLINE_REQUIRE_POSTGRES=1 but no PostgreSQL test ran")
+        session.exitstatus = 1
+    if REQUIRE_BROWSER and exitstatus == 0 and not _browser_ran:
+        print("\nTIPLINE_REQUIRE_BROWSER=1 but no browser test ran")
         session.exitstatus = 1

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,51 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from storage.sealing import FAST_TEST_KDF
-
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.e2e.server import BIN, demo_server
 
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "TIPLINE_DATA_DIR": str(tmp_path / "data"),
-        "TIPLINE_KDF_MEMORY_KIB": str(FAST_TEST_KDF.memory_kib),
-        "TIPLINE_KDF_ITERATIONS": str(FAST_TEST_KDF.iterations),
-        "TIPLINE_DATABASE_URL": "",
-        "COLUMNS": "200",
-    }
-    log = (tmp_path / "demo.log").open("w")
-    process = subprocess.Popen(
-        [str(BIN / "tipline"), "demo", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail((tmp_path / "demo.log").read_text())
-        yield url, env
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    with demo_server(tmp_path) as server:
+        yield server.url, server.env
 
 
 def test_a_tip_sent_in_the_web_chat_is_read_by_the_demo_officer(
