@@ -27,13 +27,15 @@ from storage.db import Database
 from storage.models import ApiToken, Officer
 from storage.police import UnlockedOfficer, unlocked_officer
 
-__all__ = ["Accounts", "LoginFailed", "TotpEnrolment"]
+__all__ = ["UNKNOWN_ACTOR", "Accounts", "LoginFailed", "TotpEnrolment"]
 
 _TOTP_CONTEXT = b"totp"
 _TOKEN_CONTEXT = b"api-token"
 _STEP = 30
 FREE_ATTEMPTS = 5
 MAX_LOCK = timedelta(hours=1)
+# The audit actor of a login that named no account.
+UNKNOWN_ACTOR = "unknown"
 
 
 class LoginFailed(Exception):
@@ -100,7 +102,18 @@ class Accounts:
             )
             if officer is None:
                 await self._decoy_work(password)
-                await record(session, username[:80], "login_failed")
+                # A deactivated account is named; anything else is "unknown", never the
+                # typed text: a password typed into the username box would stay in the
+                # audit log for good.
+                inactive = await session.scalar(
+                    select(Officer.username).where(
+                        Officer.username == username, Officer.active.is_(False)
+                    )
+                )
+                if inactive is not None:
+                    await record(session, inactive, "login_failed", inactive=True)
+                else:
+                    await record(session, UNKNOWN_ACTOR, "login_failed")
                 failure = LoginFailed("credentials")
             elif (
                 officer.locked_until is not None and officer.locked_until.replace(tzinfo=UTC) > now

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
-from storage.models import AuditEvent
+from storage.models import AuditEvent, Officer, Queue, QueueMember, Tip
 
-__all__ = ["GENESIS", "AuditLog", "ChainProblem", "record"]
+__all__ = ["GENESIS", "AuditLog", "ChainProblem", "in_province", "record"]
 
 GENESIS = "0" * 64
 
@@ -82,6 +82,26 @@ async def record(
     return event
 
 
+def in_province(province_code: int) -> ColumnElement[bool]:
+    """The SQL condition for events that concern a province: its tips, its queues, or an
+    action of one of its accounts (``Officer.province_code``; an account without one, as
+    the command line makes them, counts when it is a member of a queue of the province)."""
+    queues = select(Queue.id).where(Queue.province_code == province_code)
+    members = select(QueueMember.officer_id).where(QueueMember.queue_id.in_(queues))
+    return or_(
+        AuditEvent.tip_id.in_(select(Tip.id).where(Tip.province_code == province_code)),
+        AuditEvent.queue_id.in_(queues),
+        AuditEvent.actor.in_(
+            select(Officer.username).where(
+                or_(
+                    Officer.province_code == province_code,
+                    and_(Officer.province_code.is_(None), Officer.id.in_(members)),
+                )
+            )
+        ),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ChainProblem:
     event_id: int
@@ -99,14 +119,31 @@ class AuditLog:
             await record(session, actor, action, **fields)
 
     async def events(
-        self, *, tip_id: str | None = None, limit: int = 200, before: int | None = None
+        self,
+        *,
+        tip_id: str | None = None,
+        limit: int = 200,
+        before: int | None = None,
+        actor: str | None = None,
+        province_code: int | None = None,
+        action: str | None = None,
     ) -> list[AuditEvent]:
+        """The latest events, newest first, narrowed by any of the filters given.
+
+        ``province_code`` keeps the events about a tip or a queue of the province and the
+        events of accounts attached to it (``Officer.province_code``)."""
         async with self._db.sessions() as session:
             query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
             if tip_id is not None:
                 query = query.where(AuditEvent.tip_id == tip_id)
             if before is not None:
                 query = query.where(AuditEvent.id < before)
+            if actor is not None:
+                query = query.where(AuditEvent.actor == actor)
+            if action is not None:
+                query = query.where(AuditEvent.action == action)
+            if province_code is not None:
+                query = query.where(in_province(province_code))
             return list(await session.scalars(query))
 
     async def verify(self) -> tuple[int, list[ChainProblem]]:

@@ -129,6 +129,20 @@ class Casework:
         _label_for(officer, tip)
         return tip
 
+    async def can_see(self, officer: UnlockedOfficer, tip_id: str) -> bool:
+        """Whether the officer may open this tip (False for a tip that does not exist).
+
+        A plain read: nothing is decrypted, locked or audited."""
+        async with self._db.sessions() as session:
+            tip = await session.get(Tip, tip_id.upper())
+            if tip is None:
+                return False
+            try:
+                _label_for(officer, tip)
+            except NotAllowed:
+                return False
+            return True
+
     async def list_tips(
         self,
         officer: UnlockedOfficer,

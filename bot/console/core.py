@@ -45,6 +45,7 @@ __all__ = [
     "NeedLogin",
     "PageNotFound",
     "Posting",
+    "Refused",
     "TipNotFound",
     "Working",
     "console_of",
@@ -84,6 +85,15 @@ class TipNotFound(ConsoleProblem):
 
 class PageNotFound(ConsoleProblem):
     """No such console page."""
+
+
+class Refused(ConsoleProblem):
+    """A page this account cannot use, with the reason in the officer's language."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status)
+        self.status = status
+        self.message = message
 
 
 def local_time(moment: datetime | None) -> str:
@@ -330,6 +340,8 @@ def _refusal(request: Request, error: Exception, path: str) -> Response:
         )
     if isinstance(error, PageNotFound):
         return console.error_page(request, 404, _("There is no such page."))
+    if isinstance(error, Refused):
+        return console.error_page(request, error.status, error.message)
     if isinstance(error, SealingError):
         # Keys unlocked at sign-in no longer fit, e.g. after a queue's keys were rotated.
         log.warning("console: %s on %s %s", type(error).__name__, request.method, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["audit_actions", "dispositions", "statuses", "when_label"]
+__all__ = ["audit_actions", "dispositions", "roles", "statuses", "when_label"]
 
 Gettext = Callable[[str], str]
 
@@ -59,4 +59,24 @@ def audit_actions(_: Gettext) -> dict[str, str]:
         "token_created": _("Created an API token"),
         "token_revoked": _("Revoked an API token"),
         "key_rotate": _("Changed a queue's keys"),
+        "session_ended": _("Session ended by an administrator"),
+        "audit_verified": _("Verified the audit log"),
+        "queue_created": _("Created a queue"),
+        "account_created": _("Created an account"),
+        "queue_granted": _("Added to a queue"),
+        "queue_revoked": _("Removed from a queue"),
+        "account_deactivated": _("Deactivated an account"),
+        "account_reactivated": _("Reactivated an account"),
+        "totp_reset": _("Reset a two-step login"),
+        "account_unlocked": _("Unlocked an account"),
+    }
+
+
+def roles(_: Gettext) -> dict[str, str]:
+    """Names of the console roles, in the order of ``storage.police.ROLES``."""
+    return {
+        "officer": _("Officer"),
+        "supervisor": _("Supervisor"),
+        "communicator": _("Communicator"),
+        "admin": _("Administrator"),
     }

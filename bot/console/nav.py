@@ -11,10 +11,21 @@ from dataclasses import dataclass
 
 from storage.police import UnlockedOfficer
 
-__all__ = ["CASEWORK_ROLES", "NavLink", "navigation", "sees_everyone"]
+__all__ = [
+    "ADMIN_ROLES",
+    "CASEWORK_ROLES",
+    "DASHBOARD_ROLES",
+    "NavLink",
+    "home_province",
+    "navigation",
+    "sees_everyone",
+]
 
 # Roles that work on tips (a communicator works on campaigns only).
 CASEWORK_ROLES = frozenset({"officer", "supervisor", "admin"})
+# Roles that read the province's figures, and that manage its accounts and queues.
+DASHBOARD_ROLES = frozenset({"supervisor", "admin"})
+ADMIN_ROLES = frozenset({"admin"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +40,16 @@ def sees_everyone(officer: UnlockedOfficer) -> bool:
     return officer.role in ("supervisor", "admin")
 
 
+def home_province(officer: UnlockedOfficer) -> int | None:
+    """The province whose figures, accounts and audit events a supervisor or admin sees:
+    the account's own, else (an account made without one, by the command line) the
+    province of the one province queue it belongs to. None when neither says."""
+    if officer.province_code is not None:
+        return officer.province_code
+    provinces = set(officer.province_queues)
+    return provinces.pop() if len(provinces) == 1 else None
+
+
 def navigation(
     _: Callable[[str], str], officer: UnlockedOfficer, current_path: str
 ) -> list[NavLink]:
@@ -36,13 +57,19 @@ def navigation(
     links: list[tuple[str, str]] = []
     if officer.role in CASEWORK_ROLES:
         links.append(("/console/", _("Tips")))
+    if officer.role in DASHBOARD_ROLES:
+        links.append(("/console/dashboard", _("Dashboard")))
     links.append(("/console/audit", _("Audit log") if sees_everyone(officer) else _("My actions")))
+    if officer.role in ADMIN_ROLES:
+        links.append(("/console/admin/officers", _("Accounts")))
+        links.append(("/console/admin/queues", _("Queues")))
     return [
         NavLink(
             path=path,
             label=label,
             current=current_path == path
-            or (path == "/console/" and current_path.startswith("/console/tips")),
+            or (path == "/console/" and current_path.startswith("/console/tips"))
+            or (path != "/console/" and current_path.startswith(path + "/")),
         )
         for path, label in links
     ]

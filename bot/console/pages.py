@@ -364,11 +364,8 @@ async def forward(
 async def _must_see(request: Request, officer: UnlockedOfficer, tip_id: str) -> None:
     """Refuse a form about a tip outside the officer's queues before judging its fields,
     so a foreign tip always gets the same 404, whatever was typed."""
-    try:
-        # The lightest read Casework offers that checks access: no audit, no tip content.
-        await console_of(request).app.casework.notes(officer, tip_id)
-    except NotAllowed:
-        raise TipNotFound from None
+    if not await console_of(request).app.casework.can_see(officer, tip_id):
+        raise TipNotFound
 
 
 # --- anything else under /console (keep this router last) --------------------------------

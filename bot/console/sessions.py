@@ -125,6 +125,15 @@ class SessionStore:
         """Drop a session and with it the only reference to the officer's keys."""
         return self._sessions.pop(self._key(token), None)
 
+    def of_officer(self, officer_id: int) -> list[ConsoleSession]:
+        """Every session of one account (it may be signed in from several browsers)."""
+        return [s for s in self._sessions.values() if s.officer.officer_id == officer_id]
+
+    def end_officer(self, officer_id: int) -> list[ConsoleSession]:
+        """End every session of one account at once (deactivated, two-step login reset)."""
+        gone = [k for k, s in self._sessions.items() if s.officer.officer_id == officer_id]
+        return [self._sessions.pop(key) for key in gone]
+
     def sweep(self) -> list[ConsoleSession]:
         """Remove every expired session; returns them so the caller can record it."""
         gone = [key for key, s in self._sessions.items() if self.expired(s)]

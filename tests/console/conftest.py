@@ -57,10 +57,14 @@ class ConsoleClient:
         return response
 
     async def post(
-        self, path: str, data: dict[str, str] | None = None, *, csrf: str | None = None
+        self,
+        path: str,
+        data: dict[str, str] | dict[str, str | list[str]] | None = None,
+        *,
+        csrf: str | None = None,
     ) -> httpx.Response:
         """Submit a form with the page's CSRF token (or the one given, "" for none)."""
-        fields = dict(data or {})
+        fields: dict[str, str | list[str]] = dict(data or {})
         token = self.csrf if csrf is None else csrf
         if token:
             fields["csrf"] = token

@@ -12,7 +12,16 @@ PUBLIC = {
     ("GET", "/console/static/{name}"),
     ("GET", "/console/lang/{locale}"),
 }
-EXAMPLES = {"{n}": "1", "{locale}": "en", "{name}": "console.css", "{rest:path}": "nowhere"}
+EXAMPLES = {
+    "{n}": "1",
+    "{locale}": "en",
+    "{name}": "console.css",
+    "{rest:path}": "nowhere",
+    "{officer_id}": "1",
+    "{queue_id}": "2",
+}
+# Pages for some roles only: anyone else gets the same 404 as for a page that does not exist.
+RESTRICTED = ("/console/dashboard", "/console/admin/", "/console/audit/verify")
 
 
 def console_routes(web: FastAPI) -> list[tuple[str, str]]:
@@ -52,4 +61,21 @@ def form_for(path: str) -> dict[str, str]:
         return {"text": "Một câu hỏi"}
     if path.endswith("/totp"):
         return {"code": "123456"}
+    if path.endswith(("/grant", "/revoke")):
+        return {"queue_id": "2"}
+    if path == "/console/admin/queues":
+        return {"commune": "Cầu Giấy"}
+    if path == "/console/admin/officers":
+        return {
+            "username": "canbo.moi",
+            "display_name": "Cán bộ mới",
+            "role": "officer",
+            "password": "mat-khau-moi-dai",
+            "password_again": "mat-khau-moi-dai",
+        }
     return {}
+
+
+def restricted(path: str) -> bool:
+    """A page only some roles may open (dashboard, admin, checking the audit chain)."""
+    return path.startswith(RESTRICTED)

@@ -12,7 +12,7 @@ from bot.bootstrap import App
 from storage.casework import Casework
 from tests.conftest import OFFICER, OFFICER_PASSWORD, Police
 from tests.console.conftest import PASSWORD, Browsers, ConsoleClient
-from tests.console.routes import concrete, console_routes, form_for
+from tests.console.routes import concrete, console_routes, form_for, restricted
 from tests.console.test_tips import only_tip
 from tests.flow.helpers import send_tip
 
@@ -57,13 +57,15 @@ async def test_a_foreign_officer_meets_404_on_every_tip_route_and_never_the_cana
             seen = response.text + str(response.headers) + response.headers.get("location", "")
             assert canary not in seen, (method, template)
             assert response.headers["cache-control"] == "no-store", (method, template)
-            if "{tip_id}" in template:
+            if "{tip_id}" in template or restricted(template):
                 assert response.status_code == 404, (method, template)
                 if method == "GET" and template == "/console/tips/{tip_id}":
                     nonexistent = await browser.get("/console/tips/0123456789AB")
                     assert response.text == nonexistent.text  # the same page as no tip
     assert tried >= 30
+    assert sum(restricted(template) for _method, template in routes) >= 10
     assert len(await app.audit.events(tip_id=tip_id)) == events_before  # nothing happened
+    assert await app.police.officer("canbo.moi") is None  # no admin form worked
     officer = await app.police.unlock(OFFICER, OFFICER_PASSWORD)
     opened = await app.casework.open_tip(officer, tip_id)
     assert (opened.status, opened.queue_id, opened.outcome) == ("new", police.queues[4], None)
