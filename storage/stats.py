@@ -11,6 +11,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -48,17 +49,36 @@ class QueueHealth:
     received_30d: int
 
 
+class _TipFacts(NamedTuple):
+    queue_id: int
+    category: str
+    status: str
+    commune_code: int | None
+    received_at: datetime
+    acknowledged_at: datetime | None
+
+
+_FACTS = (
+    Tip.queue_id,
+    Tip.category,
+    Tip.status,
+    Tip.commune_code,
+    Tip.received_at,
+    Tip.acknowledged_at,
+)
+
+
 class Stats:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def _tips(self, province_code: int, since: datetime) -> list[Tip]:
+    async def _tips(self, province_code: int, since: datetime) -> list[_TipFacts]:
+        """The routing columns of the province's tips since a moment (never the content)."""
         async with self._db.sessions() as session:
-            return list(
-                await session.scalars(
-                    select(Tip).where(Tip.province_code == province_code, Tip.received_at >= since)
-                )
+            rows = await session.execute(
+                select(*_FACTS).where(Tip.province_code == province_code, Tip.received_at >= since)
             )
+            return [_TipFacts(*row) for row in rows]
 
     async def weekly(
         self, province_code: int, weeks: int = 12, *, now: datetime | None = None
@@ -98,9 +118,12 @@ class Stats:
                 )
             )
             tips = list(
-                await session.scalars(select(Tip).where(Tip.province_code == province_code))
+                _TipFacts(*row)
+                for row in await session.execute(
+                    select(*_FACTS).where(Tip.province_code == province_code)
+                )
             )
-        per_queue: dict[int, list[Tip]] = defaultdict(list)
+        per_queue: dict[int, list[_TipFacts]] = defaultdict(list)
         for tip in tips:
             per_queue[tip.queue_id].append(tip)
         health = []
