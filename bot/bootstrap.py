@@ -10,17 +10,21 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.campaigns.service import CampaignService
 from bot.config import Settings, load_settings
 from handlers.content import Content
 from handlers.conversation import Conversation, Limits
 from storage.accounts import Accounts
 from storage.audit import AuditLog
+from storage.campaigns import CampaignStore
 from storage.casework import Casework
 from storage.db import Database
+from storage.deliveries import DeliveryStore
 from storage.directory import Directory
 from storage.police import PoliceDesk
 from storage.state import StateStore, ThrottleStore
 from storage.stats import Stats
+from storage.subscriptions import SubscriberStore
 from storage.vault import TipVault
 
 __all__ = ["App", "bootstrap"]
@@ -39,6 +43,8 @@ class App:
     stats: Stats
     audit: AuditLog
     states: StateStore
+    subscriptions: SubscriberStore
+    campaigns: CampaignService
     directory: Directory
     content: Content
     conversation: Conversation
@@ -57,11 +63,13 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
     kdf = settings.kdf()
     states = StateStore(db, ttl=timedelta(hours=settings.draft_ttl_hours))
     vault = TipVault(db, kdf)
+    subscriptions = SubscriberStore(db, secret)
     directory = Directory.load()
     content = Content()
     conversation = Conversation(
         states=states,
         desk=vault,
+        subscriptions=subscriptions,
         throttle=ThrottleStore(db, secret),
         directory=directory,
         content=content,
@@ -88,6 +96,12 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
         stats=Stats(db),
         audit=AuditLog(db),
         states=states,
+        subscriptions=subscriptions,
+        campaigns=CampaignService(
+            CampaignStore(db),
+            DeliveryStore(db),
+            grace=timedelta(hours=settings.campaign_grace_hours),
+        ),
         directory=directory,
         content=content,
         conversation=conversation,

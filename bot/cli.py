@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.bootstrap import App, bootstrap
+from bot.campaigns.commands import campaigns_app
 from bot.config import load_settings
 from storage import sealing
 from storage.accounts import LoginFailed
@@ -22,6 +23,7 @@ from storage.police import UnlockedOfficer, queue_name
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from bot.channels.zalo import ZaloClient
     from bot.config import Settings
 
 __all__ = ["app", "main"]
@@ -45,6 +47,7 @@ audit_app = typer.Typer(help="The audit log of officer actions.", no_args_is_hel
 app.add_typer(audit_app, name="audit")
 tokens_app = typer.Typer(help="API tokens for police case systems.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(campaigns_app, name="campaigns")
 
 console = Console()
 
@@ -563,6 +566,84 @@ def telegram_webhook_delete() -> None:
         console.print("Webhook removed; `tipline serve` without a webhook URL uses long polling.")
 
     _telegram(work)
+
+
+# --- zalo -----------------------------------------------------------------------------------
+
+zalo_app = typer.Typer(help="The Zalo bot: identity and webhook.", no_args_is_help=True)
+app.add_typer(zalo_app, name="zalo")
+
+
+def _zalo(work: Callable[[ZaloClient, Settings], Awaitable[None]]) -> None:
+    """Run ``work(client, settings)`` with a Zalo Bot API client for TIPLINE_ZALO_TOKEN."""
+    from bot.channels.zalo import build_client
+    from bot.channels.zalo.errors import ZaloError
+
+    settings = load_settings()
+    if settings.zalo_token is None:
+        raise _fail("Set TIPLINE_ZALO_TOKEN first (the token Zalo Bot Creator gave).")
+
+    async def main() -> None:
+        client = build_client(settings, attempts=2)
+        try:
+            await work(client, settings)
+        except ZaloError as error:
+            raise _fail(f"Zalo refused: {error}") from error
+        finally:
+            await client.close()
+
+    asyncio.run(main())
+
+
+@zalo_app.command("whoami")
+def zalo_whoami() -> None:
+    """Show which bot the token belongs to (getMe) and where its updates go."""
+
+    async def work(client: ZaloClient, _: Settings) -> None:
+        me = await client.get_me()
+        hook = await client.get_webhook_info()
+        name = me.get("account_name") or me.get("display_name") or me.get("name") or "?"
+        console.print(f"Zalo bot {name} (id {me.get('id', '?')})", markup=False)
+        url = hook.get("url")
+        console.print(f"Updates: {'webhook ' + url if url else 'long polling'}", markup=False)
+
+    _zalo(work)
+
+
+@zalo_app.command("webhook-set")
+def zalo_webhook_set(
+    url: Annotated[str | None, typer.Option(help="Default: TIPLINE_ZALO_WEBHOOK_URL.")] = None,
+) -> None:
+    """Point Zalo at /zalo/webhook with the TIPLINE_ZALO_WEBHOOK_SECRET token."""
+
+    async def work(client: ZaloClient, settings: Settings) -> None:
+        target = url or settings.zalo_webhook_url
+        if not target or settings.zalo_webhook_secret is None:
+            raise _fail(
+                "Give --url (or TIPLINE_ZALO_WEBHOOK_URL) and set TIPLINE_ZALO_WEBHOOK_SECRET."
+            )
+        result = await client.set_webhook(target, settings.zalo_webhook_secret.get_secret_value())
+        console.print(f"Zalo now sends updates to {target}.", markup=False)
+        check = result.get("verification")
+        if isinstance(check, dict):
+            state = "reached" if check.get("ok") else "NOT reached"
+            console.print(
+                f"Zalo's test call: {state} ({check.get('outcome', '?')}). {check.get('hint', '')}",
+                markup=False,
+            )
+
+    _zalo(work)
+
+
+@zalo_app.command("webhook-delete")
+def zalo_webhook_delete() -> None:
+    """Remove the webhook so the bot can use long polling (getUpdates)."""
+
+    async def work(client: ZaloClient, _: Settings) -> None:
+        await client.delete_webhook()
+        console.print("Webhook removed; `tipline serve` without a webhook URL uses long polling.")
+
+    _zalo(work)
 
 
 def _local(moment: datetime) -> str:

@@ -20,6 +20,8 @@ __all__ = ["Settings", "load_settings"]
 
 # What Telegram accepts as a webhook secret token.
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Zalo asks for 8-256 characters; the same safe alphabet keeps it a valid header value.
+ZALO_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{8,256}$")
 
 
 class Settings(BaseSettings):
@@ -92,6 +94,43 @@ class Settings(BaseSettings):
             )
         return self
 
+    zalo_token: SecretStr | None = Field(
+        None,
+        description="Token of the Zalo bot (Zalo Bot Creator); the Zalo channel runs when set.",
+    )
+    zalo_api_base: str = Field(
+        "https://bot-api.zaloplatforms.com",
+        description="Zalo Bot API server (a local fake in tests and demos).",
+    )
+    zalo_webhook_url: str | None = Field(
+        None, description="Public HTTPS URL of /zalo/webhook; unset means long polling."
+    )
+    zalo_webhook_secret: SecretStr | None = Field(
+        None, description="Secret Zalo sends with each webhook call (8-256 of A-Z a-z 0-9 _ -)."
+    )
+    zalo_rate_per_second: float = Field(
+        5,
+        description="Campaign messages a second on Zalo (Zalo publishes no limit; 429s slow "
+        "it down further); 0 means no limit of its own.",
+    )
+
+    @model_validator(mode="after")
+    def _zalo_webhook(self) -> Self:
+        if self.zalo_webhook_url:
+            if not self.zalo_webhook_url.startswith(("https://", "http://")):
+                raise ValueError("TIPLINE_ZALO_WEBHOOK_URL must be an http(s) URL")
+            if self.zalo_webhook_secret is None:
+                raise ValueError(
+                    "webhook mode needs TIPLINE_ZALO_WEBHOOK_SECRET "
+                    "(8-256 characters of A-Z a-z 0-9 _ -)"
+                )
+        secret = self.zalo_webhook_secret
+        if secret is not None and not ZALO_WEBHOOK_SECRET.match(secret.get_secret_value()):
+            raise ValueError(
+                "TIPLINE_ZALO_WEBHOOK_SECRET must be 8-256 characters of A-Z a-z 0-9 _ -"
+            )
+        return self
+
     console_idle_minutes: int = Field(30, description="Console sessions end after this idle time.")
     console_max_hours: int = Field(10, description="Console sessions end after this long anyway.")
     console_secure_cookies: bool = Field(
@@ -99,6 +138,41 @@ class Settings(BaseSettings):
     )
     ack_timeout_hours: int = Field(
         24, description="A new tip nobody acknowledged in this time moves to the province queue."
+    )
+
+    campaign_timezone: str = Field(
+        "Asia/Ho_Chi_Minh", description="The clock of the scheduler and of quiet hours."
+    )
+    campaign_grace_hours: float = Field(
+        6,
+        description="A message that fell due while the service was down is still sent if "
+        "at most this late; later, it is recorded as missed.",
+    )
+    telegram_rate_per_second: float = Field(
+        25,
+        description="Campaign messages a second on Telegram (the bot's limit is ~30, "
+        "shared with replies); 0 means no limit.",
+    )
+    telegram_chat_interval_seconds: float = Field(
+        1.0, description="Least time between two campaign messages to one chat; 0: none."
+    )
+    broadcast_workers: int = Field(
+        4, description="Sending workers per channel on PostgreSQL (SQLite uses one)."
+    )
+    broadcast_batch: int = Field(100, description="Most deliveries a worker claims at once.")
+    broadcast_max_attempts: int = Field(
+        5, description="Tries of a delivery that meets 5xx or network errors before it fails."
+    )
+    broadcast_backoff_seconds: float = Field(
+        30, description="Wait after the first failed try; doubles with each one."
+    )
+    broadcast_lease_seconds: float = Field(
+        120,
+        description="A delivery left 'sending' this long was in flight when its worker "
+        "died: it becomes 'uncertain' and is not resent.",
+    )
+    broadcast_poll_seconds: float = Field(
+        1.0, description="How often idle workers look for deliveries another process added."
     )
 
     def sqlalchemy_url(self) -> str:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -13,7 +14,10 @@ from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from bot.web import create_web_app
 
-__all__ = ["run"]
+if TYPE_CHECKING:
+    from bot.campaigns.runtime import CampaignRuntime
+
+__all__ = ["run", "start_campaigns"]
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +40,26 @@ async def housekeeping(app: App) -> None:
         await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
 
+async def start_campaigns(app: App) -> CampaignRuntime | None:
+    """The campaign scheduler and broadcaster, when a channel can push messages (Telegram,
+    Zalo)."""
+    from bot.campaigns.runtime import CampaignRuntime, configured_senders
+
+    senders = configured_senders(app.settings)
+    if not senders:
+        log.info("campaigns: no channel can push messages; scheduler and broadcaster are off")
+        return None
+    runtime = CampaignRuntime(app, senders)
+    try:
+        await runtime.start()
+    except Exception:
+        await runtime.stop()
+        raise
+    return runtime
+
+
 async def run(settings: Settings, *, host: str, port: int) -> None:
-    """Serve until interrupted; with a Telegram token, run the Telegram channel too."""
+    """Serve until interrupted; with a Telegram or Zalo token, run that channel too."""
     app = await bootstrap(settings)
     telegram = None
     if settings.telegram_token is not None:
@@ -50,7 +72,28 @@ async def run(settings: Settings, *, host: str, port: int) -> None:
             await telegram.stop()
             await app.close()
             raise
-    web = create_web_app(app, telegram=telegram)
+    zalo = None
+    if settings.zalo_token is not None:
+        from bot.channels.zalo import ZaloChannel
+
+        zalo = ZaloChannel(app.conversation, settings)
+        try:
+            await zalo.start()
+        except Exception:
+            await zalo.stop()
+            if telegram is not None:
+                await telegram.stop()
+            await app.close()
+            raise
+    try:
+        campaigns = await start_campaigns(app)
+    except Exception:
+        for channel in (telegram, zalo):
+            if channel is not None:
+                await channel.stop()
+        await app.close()
+        raise
+    web = create_web_app(app, telegram=telegram, zalo=zalo)
     # No access log: client addresses and paths of an anonymous service are not kept.
     config = uvicorn.Config(
         web, host=host, port=port, access_log=False, log_config=None, server_header=False
@@ -64,6 +107,10 @@ async def run(settings: Settings, *, host: str, port: int) -> None:
         cleaner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await cleaner
+        if campaigns is not None:
+            await campaigns.stop()
         if telegram is not None:
             await telegram.stop()
+        if zalo is not None:
+            await zalo.stop()
         await app.close()

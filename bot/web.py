@@ -16,6 +16,7 @@ from bot.channels import webchat
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
+    from bot.channels.zalo import ZaloChannel
 
 __all__ = ["create_web_app"]
 
@@ -30,11 +31,13 @@ SECURITY_HEADERS = {
 }
 
 
-def create_web_app(app: App, *, telegram: TelegramChannel | None = None) -> FastAPI:
+def create_web_app(
+    app: App, *, telegram: TelegramChannel | None = None, zalo: ZaloChannel | None = None
+) -> FastAPI:
     """The FastAPI application serving ``app``; the caller owns ``app``'s lifetime.
 
-    With a ``telegram`` channel in webhook mode, ``POST /telegram/webhook`` is served too
-    (the caller starts and stops the channel)."""
+    With a ``telegram`` channel in webhook mode, ``POST /telegram/webhook`` is served too,
+    and with a ``zalo`` one, ``POST /zalo/webhook`` (the caller starts and stops them)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +61,11 @@ def create_web_app(app: App, *, telegram: TelegramChannel | None = None) -> Fast
 
         web.state.telegram = telegram
         web.include_router(webhook.router)
+    if zalo is not None and zalo.mode == "webhook":
+        from bot.channels.zalo import webhook as zalo_webhook
+
+        web.state.zalo = zalo
+        web.include_router(zalo_webhook.router)
 
     @web.middleware("http")
     async def headers(

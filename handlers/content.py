@@ -1,4 +1,5 @@
-"""The one loader of ``content/``: tip categories, learn topics and help texts."""
+"""The one loader of ``content/``: tip categories, learn topics, help texts and the audience
+groups subscribers choose from."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import yaml
 
 import content
 
-__all__ = ["Category", "Content", "LearnTopic"]
+__all__ = ["AudienceGroup", "Category", "Content", "LearnTopic"]
 
 ROOT = Path(content.__file__).parent
 
@@ -30,6 +31,12 @@ class LearnTopic:
     body: dict[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class AudienceGroup:
+    id: str
+    label: dict[str, str]
+
+
 class Content:
     """Read-only access to the content files, loaded once."""
 
@@ -43,6 +50,13 @@ class Content:
         self._by_id = {c.id: c for c in self.categories}
         index = yaml.safe_load((root / "learn" / "index.yaml").read_text(encoding="utf-8"))
         self.topics: list[LearnTopic] = [self._topic(name) for name in index["topics"]]
+        groups = yaml.safe_load((root / "audiences.yaml").read_text(encoding="utf-8"))
+        self.audience_groups: list[AudienceGroup] = [
+            AudienceGroup(id=g["id"], label=g["label"]) for g in groups["groups"]
+        ]
+
+    def audience_group(self, group_id: str) -> AudienceGroup | None:
+        return next((g for g in self.audience_groups if g.id == group_id), None)
 
     def category(self, category_id: str) -> Category | None:
         return self._by_id.get(category_id)

@@ -1,8 +1,8 @@
 """The conversation: turns an :class:`Inbound` into the bot's replies, whatever the channel.
 
-Commands and words that work everywhere (``/start``, ``/xoa``, back, cancel, help, menu)
-are handled here; each step's own logic lives in :mod:`handlers.menu`,
-:mod:`handlers.report` and :mod:`handlers.followup`.
+Commands and words that work everywhere (``/start``, ``/xoa``, ``/stop``, back, cancel,
+help, menu) are handled here; each step's own logic lives in :mod:`handlers.menu`,
+:mod:`handlers.report`, :mod:`handlers.followup` and :mod:`handlers.subscribe`.
 """
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ import asyncio
 import logging
 import time
 import traceback
+import unicodedata
 import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from handlers import followup, menu, report  # noqa: F401  (registers the steps)
+from handlers import followup, menu, report, subscribe  # noqa: F401  (registers the steps)
 from handlers.content import Content
 from handlers.flow import STEPS, Input, Turn
-from handlers.ports import StateRepository, Throttle, TipDesk
+from handlers.ports import StateRepository, Subscriptions, Throttle, TipDesk
 from handlers.types import Inbound, Outbound
 from storage.directory import Directory, normalize
 from storage.sealing import ReceiptKeys
@@ -44,7 +45,8 @@ COMMANDS = {
     "/cancel": "cancel",
     "/help": "help",
     "/trogiup": "help",
-    "/stop": "stop",
+    "/stop": "unsubscribe",
+    "/unsubscribe": "unsubscribe",
     "/hoc": "learn",
     "/learn": "learn",
     "/khancap": "emergency",
@@ -107,6 +109,7 @@ class Conversation:
         *,
         states: StateRepository,
         desk: TipDesk,
+        subscriptions: Subscriptions,
         throttle: Throttle,
         directory: Directory,
         content: Content,
@@ -116,6 +119,7 @@ class Conversation:
     ) -> None:
         self.states = states
         self.desk = desk
+        self.subscriptions = subscriptions
         self.throttle = throttle
         self.directory = directory
         self.content = content
@@ -263,6 +267,8 @@ class Conversation:
         if text.startswith("/"):
             command = text.split()[0].split("@")[0].lower()
             return COMMANDS.get(command, "unknown-command")
+        if " ".join(unicodedata.normalize("NFC", text).casefold().split()) in subscribe.STOP_WORDS:
+            return "unsubscribe"
         return WORDS.get(normalize(text))
 
     async def _run_global(self, turn: Turn, action: str) -> None:
@@ -277,8 +283,10 @@ class Conversation:
                 turn.reprompt()
             else:
                 turn.go_back()
-        elif action == "cancel" or action == "stop":
+        elif action == "cancel":
             await report.cancel(turn)
+        elif action == "unsubscribe":
+            await subscribe.stop(turn)
         elif action == "help":
             turn.say(self.content.help_text("help", turn.locale))
             turn.reprompt()
@@ -290,7 +298,7 @@ class Conversation:
             self.close_followup(turn.chat)
             turn.goto("check.receipt")
         elif action == "subscribe":
-            await menu.subscribe(turn)
+            await subscribe.start(turn)
         elif action == "learn":
             turn.goto("learn")
         elif action == "emergency":

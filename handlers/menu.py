@@ -1,11 +1,11 @@
-"""Greeting, language, the main menu, the learn section and the subscribe placeholder."""
+"""Greeting, language, the main menu and the learn section."""
 
 from __future__ import annotations
 
 from handlers.flow import Input, Turn, step
 from handlers.types import Button
 
-__all__ = ["subscribe"]
+__all__: list[str] = []
 
 
 async def language_prompt(turn: Turn) -> None:
@@ -42,7 +42,7 @@ async def menu_prompt(turn: Turn) -> None:
 
 @step("menu", prompt=menu_prompt)
 async def main_menu(turn: Turn, given: Input) -> None:
-    from handlers import report
+    from handlers import report, subscribe
 
     _ = turn._
     match given.payload:
@@ -51,7 +51,7 @@ async def main_menu(turn: Turn, given: Input) -> None:
         case "menu:check":
             turn.goto("check.receipt")
         case "menu:subscribe":
-            await subscribe(turn)
+            await subscribe.start(turn)
         case "menu:learn":
             turn.goto("learn")
         case "menu:emergency":
@@ -62,17 +62,6 @@ async def main_menu(turn: Turn, given: Input) -> None:
         case _unknown:
             turn.say(_("Please choose one of the options, or type its number."))
             turn.reprompt()
-
-
-async def subscribe(turn: Turn) -> None:
-    _ = turn._
-    turn.say(
-        _(
-            "Awareness messages for your commune are coming soon, for the Drug Prevention "
-            "Action Month in June. Thank you for your interest."
-        )
-    )
-    turn.goto("menu", remember=False)
 
 
 async def learn_prompt(turn: Turn) -> None:

@@ -10,9 +10,10 @@ from typing import Any, Protocol
 
 from storage.sealing import ReceiptKeys
 from storage.state import ChatKeys
+from storage.subscriptions import Subscription
 from storage.vault import ReporterView, TipDraft
 
-__all__ = ["StateRepository", "Throttle", "TipDesk"]
+__all__ = ["StateRepository", "Subscriptions", "Throttle", "TipDesk"]
 
 
 class StateRepository(Protocol):
@@ -38,3 +39,12 @@ class TipDesk(Protocol):
     async def submit(self, draft: TipDraft) -> str: ...
     async def check(self, receipt_digits: str) -> ReporterView | None: ...
     async def reply(self, tip_id: str, keys: ReceiptKeys, text: str) -> None: ...
+
+
+class Subscriptions(Protocol):
+    """Awareness-message subscriptions, by chat key (never linked to a tip)."""
+
+    async def get(self, chat: str) -> Subscription | None: ...
+    async def save(self, chat: str, subscription: Subscription) -> None: ...
+    async def stop(self, chat: str) -> bool: ...
+    async def forget(self, chat: str) -> bool: ...

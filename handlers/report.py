@@ -8,9 +8,15 @@ then it is sealed for the police queue and forgotten here.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from handlers.flow import Input, Turn, step
+from handlers.places import (
+    ask_commune,
+    ask_province,
+    chosen_commune,
+    chosen_province,
+    please_choose,
+)
 from handlers.types import Button, Outbound
 from storage import sealing
 from storage.media import MediaRejected, clean_image
@@ -46,11 +52,6 @@ def _when_label(turn: Turn, key: str) -> str:
         "earlier": _("Before today"),
         "recurring": _("It happens regularly"),
     }[key]
-
-
-def _please_choose(turn: Turn) -> None:
-    turn.say(turn._("Please choose one of the options, or type its number."))
-    turn.reprompt()
 
 
 def _advance(turn: Turn, next_step: str) -> None:
@@ -127,7 +128,7 @@ async def notice(turn: Turn, given: Input) -> None:
     if given.payload == "go":
         turn.goto("tip.category")
     else:
-        _please_choose(turn)
+        please_choose(turn)
 
 
 async def category_prompt(turn: Turn) -> None:
@@ -145,7 +146,7 @@ async def category(turn: Turn, given: Input) -> None:
     if given.payload and given.payload.startswith("cat:"):
         chosen = turn.conversation.content.category(given.payload.removeprefix("cat:"))
     if chosen is None:
-        _please_choose(turn)
+        please_choose(turn)
         return
     turn.draft["category"] = chosen.id
     turn.say(chosen.hint[turn.locale])
@@ -168,59 +169,24 @@ async def urgent(turn: Turn, given: Input) -> None:
     if given.payload == "go":
         _advance(turn, "tip.province")
     else:
-        _please_choose(turn)
+        please_choose(turn)
 
 
 # --- place -----------------------------------------------------------------------------------
 
 
 async def province_prompt(turn: Turn) -> None:
-    _ = turn._
-    matches: list[int] = turn.state.get("province_matches") or []
-    directory = turn.conversation.directory
-    provinces = (
-        [p for p in (directory.province(code) for code in matches) if p is not None]
-        if matches
-        else directory.provinces()
+    ask_province(
+        turn, turn._("In which province or city did it happen? Type its name or choose it.")
     )
-    text = (
-        _("Which of these did you mean?")
-        if matches
-        else _("In which province or city did it happen? Type its name or choose it.")
-    )
-    turn.ask(text, [[Button(p.short_name, f"prov:{p.code}")] for p in provinces])
 
 
 @step("tip.province", prompt=province_prompt)
 async def province(turn: Turn, given: Input) -> None:
     _ = turn._
-    directory = turn.conversation.directory
-    code: int | None = None
-    if given.payload and given.payload.startswith("prov:"):
-        code = int(given.payload.removeprefix("prov:"))
-    elif given.text:
-        found = directory.match_province(given.text)
-        if len(found) == 1:
-            code = found[0].code
-        elif found:
-            turn.state["province_matches"] = [p.code for p in found]
-            turn.reprompt()
-            return
-        else:
-            turn.state.pop("province_matches", None)
-            turn.say(
-                _(
-                    "I could not find a province called “{name}”. Please check the name "
-                    "or choose from the list."
-                ).format(name=given.text[:80])
-            )
-            turn.reprompt()
-            return
-    chosen = directory.province(code) if code is not None else None
+    chosen = chosen_province(turn, given)
     if chosen is None:
-        _please_choose(turn)
         return
-    turn.state.pop("province_matches", None)
     if not await turn.conversation.desk.has_queue(chosen.code):
         turn.say(
             _(
@@ -237,69 +203,22 @@ async def province(turn: Turn, given: Input) -> None:
 
 async def commune_prompt(turn: Turn) -> None:
     _ = turn._
-    directory = turn.conversation.directory
-    matches: list[list[Any]] = turn.state.get("commune_matches") or []
-    unknown = Button(_("I don't know the commune"), "commune:unknown")
-    if not matches:
-        turn.ask(
-            _(
-                "Which commune or ward (xã, phường)? Type its name; old names from before 2025 "
-                "are fine too."
-            ),
-            [[unknown]],
-        )
-        return
-    rows: list[list[Button]] = []
-    for code, legacy in matches:
-        commune = directory.commune(code)
-        if commune is None:
-            continue
-        label = commune.name if not legacy else f"{commune.name} ({_('formerly')} {legacy})"
-        rows.append([Button(label, f"commune:{code}")])
-    rows.append([Button(_("None of these, type again"), "commune:retry")])
-    rows.append([unknown])
-    turn.ask(_("Which of these is it?"), rows)
+    ask_commune(
+        turn,
+        _(
+            "Which commune or ward (xã, phường)? Type its name; old names from before 2025 "
+            "are fine too."
+        ),
+        _("I don't know the commune"),
+    )
 
 
 @step("tip.commune", prompt=commune_prompt)
 async def commune(turn: Turn, given: Input) -> None:
-    _ = turn._
-    directory = turn.conversation.directory
-    province_code = int(turn.draft["province"])
-    if given.payload == "commune:unknown":
-        turn.draft["commune"] = None
-    elif given.payload == "commune:retry":
-        turn.state.pop("commune_matches", None)
-        turn.reprompt()
+    chosen = chosen_commune(turn, given, int(turn.draft["province"]))
+    if chosen is None:
         return
-    elif given.payload and given.payload.startswith("commune:"):
-        chosen = directory.commune(int(given.payload.removeprefix("commune:")))
-        if chosen is None or chosen.province_code != province_code:
-            _please_choose(turn)
-            return
-        turn.draft["commune"] = chosen.code
-    elif given.text:
-        matches = directory.match_commune(province_code, given.text)
-        if not matches:
-            turn.say(
-                _(
-                    "I could not find “{name}” in {province}. Check the spelling, try the old "
-                    "name, or choose “I don't know the commune”."
-                ).format(
-                    name=given.text[:80],
-                    province=directory.province(province_code).short_name,  # type: ignore[union-attr]
-                )
-            )
-            turn.state.pop("commune_matches", None)
-            turn.reprompt()
-            return
-        turn.state["commune_matches"] = [[m.commune.code, m.legacy_name] for m in matches]
-        turn.reprompt()
-        return
-    else:
-        _please_choose(turn)
-        return
-    turn.state.pop("commune_matches", None)
+    turn.draft["commune"] = chosen.code
     _advance(turn, "tip.when")
 
 
@@ -317,7 +236,7 @@ async def when_prompt(turn: Turn) -> None:
 async def when(turn: Turn, given: Input) -> None:
     key = (given.payload or "").removeprefix("when:")
     if key not in WHEN:
-        _please_choose(turn)
+        please_choose(turn)
         return
     turn.draft["when"] = key
     _advance(turn, "tip.where")
@@ -350,7 +269,7 @@ async def where(turn: Turn, given: Input) -> None:
         _advance(turn, "tip.what")
         return
     if not given.text:
-        _please_choose(turn)
+        please_choose(turn)
         return
     if _refuse_receipt(turn, given.text):
         return
@@ -386,7 +305,7 @@ async def what(turn: Turn, given: Input) -> None:
         _advance(turn, "tip.photos")
         return
     if not given.text:
-        _please_choose(turn)
+        please_choose(turn)
         return
     if _refuse_receipt(turn, given.text):
         return
@@ -466,7 +385,7 @@ async def photos(turn: Turn, given: Input) -> None:
         turn.state["editing"] = False
         turn.goto("tip.review")
         return
-    _please_choose(turn)
+    please_choose(turn)
 
 
 # --- review, edit, send ----------------------------------------------------------------------
@@ -516,7 +435,7 @@ async def review(turn: Turn, given: Input) -> None:
     elif given.payload == "edit":
         turn.goto("tip.edit")
     else:
-        _please_choose(turn)
+        please_choose(turn)
 
 
 async def edit_prompt(turn: Turn) -> None:
@@ -548,7 +467,7 @@ async def edit(turn: Turn, given: Input) -> None:
         "review": "tip.review",
     }
     if target not in steps:
-        _please_choose(turn)
+        please_choose(turn)
         return
     if target == "what":
         turn.draft["description"] = []
@@ -623,7 +542,7 @@ async def sent_prompt(turn: Turn) -> None:
 
 @step("tip.sent", prompt=sent_prompt)
 async def sent(turn: Turn, given: Input) -> None:
-    _please_choose(turn)
+    please_choose(turn)
 
 
 async def cancel_prompt(turn: Turn) -> None:
@@ -645,4 +564,4 @@ async def cancel_confirm(turn: Turn, given: Input) -> None:
     elif given.payload == "no":
         turn.go_back()
     else:
-        _please_choose(turn)
+        please_choose(turn)

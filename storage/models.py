@@ -3,15 +3,19 @@
 Plaintext columns are what routing and statistics need (queue, area, category, status,
 an hour-rounded time). No table holds a chat id, and nothing links a chat to a tip:
 conversation state is keyed by a keyed hash of the chat and deleted when a tip is sent.
+Subscribers of awareness messages live apart (``subscribers``): their chat address is
+sealed, and no column of theirs refers to a tip or a tip to them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -20,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -27,13 +32,17 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "Campaign",
+    "CampaignMessage",
     "ConversationState",
+    "Delivery",
     "DraftAttachment",
     "Installation",
     "Officer",
     "Queue",
     "QueueMember",
     "RecoveryKey",
+    "Subscriber",
     "Throttle",
     "Tip",
     "TipAttachment",
@@ -239,3 +248,118 @@ class Throttle(Base):
     key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     window_start: Mapped[datetime]
     attempts: Mapped[int]
+
+
+class Subscriber(Base):
+    """Someone who receives awareness messages. Never linked to a tip.
+
+    ``address`` is the chat key (``tg:<id>``) sealed with a key derived from the state
+    secret, so the broadcaster can open it and a copy of the database alone cannot;
+    ``lookup`` finds the row from the chat (a keyed hash, purpose ``"subscriber"``).
+    Dates are kept to the day.
+    """
+
+    __tablename__ = "subscribers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[bytes] = mapped_column(LargeBinary)
+    lookup: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    province_code: Mapped[int]
+    commune_code: Mapped[int | None]
+    group: Mapped[str] = mapped_column("audience_group", String(40))
+    locale: Mapped[str] = mapped_column(String(5))
+    quiet_hours: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[date] = mapped_column(Date)
+    deactivated_at: Mapped[date | None] = mapped_column(Date)
+    # Why it stopped: "stopped" (the subscriber asked) or "blocked" (the platform said so).
+    reason: Mapped[str | None] = mapped_column(String(20))
+
+
+class Campaign(Base):
+    """A campaign as loaded from its file (``content/campaigns/<slug>.yaml``)."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[dict[str, Any]]
+    theme: Mapped[dict[str, Any]]
+    period_start: Mapped[str] = mapped_column(String(5))
+    period_end: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    languages: Mapped[list[str]]
+    audience_groups: Mapped[list[str]]
+    loaded_at: Mapped[datetime]
+
+
+class CampaignMessage(Base):
+    """One message of a campaign and where it stands.
+
+    The send rule is either ``yearly`` ("MM-DD HH:MM" local time in ``timezone``) or
+    ``send_at`` (one UTC instant). ``due_at`` is the next occurrence (UTC) or None when
+    nothing is left to send; ``occurrence`` is the year of the occurrence being sent, or
+    last sent, held or missed. ``state`` is one of scheduled, sending, paused, cancelled,
+    done, missed (see docs/campaigns.md).
+    """
+
+    __tablename__ = "campaign_messages"
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    yearly: Mapped[str | None] = mapped_column(String(11))
+    send_at: Mapped[datetime | None]
+    timezone: Mapped[str] = mapped_column(String(64))
+    # {"groups": ["all"] | [...], "areas": null | [{"province": 1, "communes": [4] | null}]}
+    audience: Mapped[dict[str, Any]]
+    bodies: Mapped[dict[str, Any]]
+    image: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(
+        String(12), default="scheduled", server_default="scheduled", index=True
+    )
+    due_at: Mapped[datetime | None]
+    occurrence: Mapped[int | None]
+    updated_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    """One campaign message occurrence for one subscriber.
+
+    Unique per (message, occurrence, subscriber), so materialising twice adds nothing.
+    ``status``: pending, sending (claimed by ``claimed_by`` at ``claimed_at``), sent,
+    failed, blocked, skipped, or uncertain (was being sent when its worker died: possibly
+    sent, never resent). ``province_code`` and ``audience_group`` are the subscriber's at
+    materialisation, for figures that outlive a forgotten subscriber (whose id becomes NULL).
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("campaign_message_id", "occurrence", "subscriber_id"),
+        Index(
+            "ix_deliveries_claim",
+            "campaign_message_id",
+            "occurrence",
+            "channel",
+            "status",
+            "next_attempt_at",
+        ),
+        Index("ix_deliveries_subscriber", "subscriber_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_message_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign_messages.id", ondelete="CASCADE")
+    )
+    occurrence: Mapped[int]
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL")
+    )
+    channel: Mapped[str] = mapped_column(String(20))
+    province_code: Mapped[int]
+    audience_group: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(40))

@@ -143,6 +143,7 @@ __all__ = [
     "rewrap",
     "seal",
     "seal_for",
+    "subscriber_address_key",
     "unlock_private_key",
     "unwrap_key",
     "wrap_key",
@@ -183,6 +184,7 @@ _SEAL_LABEL = b"tipline/seal/v1|"
 _RECEIPT_LABEL = b"tipline/receipt/v1"
 _CHAT_TAG_LABEL = b"tipline/chat-tag/v1|"
 _CHAT_STATE_LABEL = b"tipline/chat-state/v1|"
+_SUBSCRIBER_ADDRESS_LABEL = b"tipline/subscriber-address/v1"
 
 _SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
 
@@ -601,6 +603,16 @@ def chat_state_key(secret: bytes, chat: str) -> bytes:
     """Return a 32-byte AEAD key for a chat's draft state, HKDF-SHA256(secret, label | chat)."""
     _check_secret(secret)
     return _hkdf(secret, _CHAT_STATE_LABEL + chat.encode())
+
+
+def subscriber_address_key(secret: bytes) -> bytes:
+    """Return the 32-byte AEAD key that seals subscribers' chat addresses.
+
+    HKDF-SHA256(secret, info=b"tipline/subscriber-address/v1"). Unlike a chat's state key it
+    does not depend on the chat: the broadcaster opens every address to send to it.
+    """
+    _check_secret(secret)
+    return _hkdf(secret, _SUBSCRIBER_ADDRESS_LABEL)
 
 
 # --------------------------------------------------------------------------- recovery key armor

@@ -38,6 +38,7 @@ from pydantic_core import ErrorDetails
 
 from handlers.conversation import COMMANDS
 from storage.directory import Directory
+from storage.subscriptions import QUIET_END, QUIET_START
 
 __all__ = [
     "ALL",
@@ -63,7 +64,7 @@ ALL: Final = "all"
 PLATFORM_LIMITS: Final[Mapping[str, int]] = {"Zalo": 2000, "Telegram": 4096}
 """The longest message each platform delivers, in characters of the text as sent."""
 
-QUIET_HOURS: Final = (time(21, 0), time(7, 0))
+QUIET_HOURS: Final = (QUIET_START, QUIET_END)
 """No campaign message is sent from the first time (inclusive) to the second (exclusive)."""
 
 IMAGE_DIR: Final = "images"

@@ -13,8 +13,10 @@ from storage.police import UnlockedOfficer
 
 __all__ = [
     "ADMIN_ROLES",
+    "CAMPAIGN_ROLES",
     "CASEWORK_ROLES",
     "DASHBOARD_ROLES",
+    "REPORT_ROLES",
     "NavLink",
     "home_province",
     "navigation",
@@ -26,6 +28,9 @@ CASEWORK_ROLES = frozenset({"officer", "supervisor", "admin"})
 # Roles that read the province's figures, and that manage its accounts and queues.
 DASHBOARD_ROLES = frozenset({"supervisor", "admin"})
 ADMIN_ROLES = frozenset({"admin"})
+# Roles that plan and watch awareness campaigns, and that read the month-end report.
+CAMPAIGN_ROLES = frozenset({"communicator", "admin"})
+REPORT_ROLES = frozenset({"supervisor", "communicator", "admin"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,10 @@ def navigation(
         links.append(("/console/", _("Tips")))
     if officer.role in DASHBOARD_ROLES:
         links.append(("/console/dashboard", _("Dashboard")))
+    if officer.role in CAMPAIGN_ROLES:
+        links.append(("/console/campaigns", _("Campaigns")))
+    if officer.role in REPORT_ROLES:
+        links.append(("/console/reports", _("Month-end report")))
     links.append(("/console/audit", _("Audit log") if sees_everyone(officer) else _("My actions")))
     if officer.role in ADMIN_ROLES:
         links.append(("/console/admin/officers", _("Accounts")))

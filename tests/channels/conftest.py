@@ -1,5 +1,5 @@
-"""Fixtures for the Telegram channel: the fake Bot API on a free port and Tipline's web app
-served by uvicorn on another, so updates and replies both travel over real HTTP."""
+"""Fixtures for the Telegram and Zalo channels: the fake Bot API on a free port and Tipline's
+web app served by uvicorn on another, so updates and replies both travel over real HTTP."""
 
 from __future__ import annotations
 
@@ -17,9 +17,12 @@ from bot.bootstrap import App
 from bot.channels.telegram import TelegramChannel, build_bot
 from bot.channels.telegram.history import MessageLog
 from bot.channels.telegram.retry import RetryMiddleware
+from bot.channels.zalo import ZaloChannel
+from bot.channels.zalo import build_client as build_zalo_client
 from bot.config import Settings
 from bot.web import create_web_app
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.zalo_api import FakeZalo
 
 WEBHOOK_SECRET = "tipline-test-secret_0123456789"
 
@@ -93,3 +96,88 @@ async def served(app: App, fake: FakeTelegram, settings: Settings) -> AsyncItera
         server.should_exit = True
         await serving
         sock.close()
+
+
+# --- Zalo -------------------------------------------------------------------------------------
+
+ZALO_WEBHOOK_SECRET = "tipline-zalo-secret_0123456789"
+
+
+def zalo_settings(settings: Settings, fake: FakeZalo, **changes: object) -> Settings:
+    values: dict[str, object] = {
+        "zalo_token": SecretStr(fake.token),
+        "zalo_api_base": fake.base_url,
+    }
+    values.update(changes)
+    return settings.model_copy(update=values)
+
+
+def quick_zalo(app: App, settings: Settings) -> ZaloChannel:
+    """A Zalo channel whose retries do not make the tests wait (429 still waits Retry-After)."""
+    client = build_zalo_client(settings, attempts=3, backoff=0.01)
+    return ZaloChannel(app.conversation, settings, client=client, polling_timeout=2)
+
+
+@asynccontextmanager
+async def zalo_polling(
+    app: App, fake: FakeZalo, settings: Settings, **changes: object
+) -> AsyncIterator[ZaloChannel]:
+    """Tipline in long-polling mode against the fake Zalo, started and stopped."""
+    channel = quick_zalo(app, zalo_settings(settings, fake, **changes))
+    await channel.start()
+    try:
+        yield channel
+    finally:
+        await channel.stop()
+
+
+@dataclass
+class ZaloServed:
+    fake: FakeZalo
+    channel: ZaloChannel
+    app: App
+    url: str  # the webhook URL
+
+
+@pytest.fixture
+async def zalo_fake() -> AsyncIterator[FakeZalo]:
+    async with FakeZalo() as server:
+        yield server
+
+
+@asynccontextmanager
+async def zalo_webhook(
+    app: App, fake: FakeZalo, settings: Settings, **changes: object
+) -> AsyncIterator[ZaloServed]:
+    """Tipline in webhook mode behind uvicorn; the fake Zalo POSTs events to it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/zalo/webhook"
+    configured = zalo_settings(
+        settings,
+        fake,
+        zalo_webhook_url=url,
+        zalo_webhook_secret=SecretStr(ZALO_WEBHOOK_SECRET),
+        **changes,
+    )
+    channel = quick_zalo(app, configured)
+    web = create_web_app(app, zalo=channel)
+    server = uvicorn.Server(uvicorn.Config(web, log_config=None, access_log=False, lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    await fake.wait_for(lambda: server.started)
+    await channel.start()
+    try:
+        yield ZaloServed(fake, channel, app, url)
+    finally:
+        await channel.stop()
+        server.should_exit = True
+        await serving
+        sock.close()
+
+
+@pytest.fixture
+async def zalo_served(
+    app: App, zalo_fake: FakeZalo, settings: Settings
+) -> AsyncIterator[ZaloServed]:
+    async with zalo_webhook(app, zalo_fake, settings) as served:
+        yield served

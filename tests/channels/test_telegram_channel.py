@@ -78,7 +78,7 @@ async def test_the_command_menu_is_registered_in_vietnamese_and_english(served: 
     commands = served.fake.commands
     assert set(commands) == {("default", ""), ("default", "vi"), ("default", "en")}
     names = [c["command"] for c in commands[("default", "en")]]
-    assert names == ["start", "tobao", "kiemtra", "xoa", "dangky", "huy", "help"]
+    assert names == ["start", "tobao", "kiemtra", "xoa", "dangky", "stop", "huy", "help"]
     vietnamese = {c["command"]: c["description"] for c in commands[("default", "vi")]}
     english = {c["command"]: c["description"] for c in commands[("default", "en")]}
     assert commands[("default", "")] == commands[("default", "vi")]

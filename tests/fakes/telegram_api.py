@@ -14,6 +14,11 @@ Tests play the users: :meth:`FakeTelegram.send_text`, :meth:`press`, :meth:`send
 ``getUpdates`` or, when a webhook is set, POST it there (with the secret token) and return the
 HTTP status once the bot answered. Every call is recorded (:attr:`calls`); :meth:`fail`
 makes the next calls of a method answer 429 (with ``retry_after``), 403 or 500.
+:meth:`limit_rates` (off by default) makes ``sendMessage`` answer 429 like Telegram when a bot
+sends more than ``per_bot`` messages a second (a token bucket holding a second's worth) or a
+chat gets more than ``per_chat`` a second; :attr:`rate_limited` counts those answers.
+``any_chat=True`` accepts every positive chat id as a private chat (benchmarks with many
+subscribers); ``latency`` makes ``sendMessage`` take that many seconds (requests in flight).
 
 For a demo by hand::
 
@@ -31,6 +36,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +49,7 @@ __all__ = ["Call", "FakeTelegram", "TelegramError"]
 
 DEFAULT_TOKEN = "123456789:TEST-fake-token_for-tipline-tests"
 DELETE_WINDOW = 48 * 3600
+CHAT_SLACK = 0.05
 MAX_DOWNLOAD = 20 * 1024 * 1024
 HTML_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
@@ -68,11 +75,13 @@ class TelegramError(Exception):
 
 @dataclass
 class Call:
-    """One request the bot made: the method, its decoded parameters, the HTTP status."""
+    """One request the bot made: the method, its decoded parameters, the HTTP status, and
+    when it arrived (``time.monotonic()``)."""
 
     method: str
     params: dict[str, Any]
     status: int = 200
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -81,6 +90,18 @@ class Failure:
     remaining: int
     retry_after: int = 1
     chat_id: int | None = None
+
+
+@dataclass
+class _Limits:
+    per_bot: float | None
+    per_chat: float | None
+    tokens: float = 0.0
+    last: float = field(default_factory=time.monotonic)
+    chats: dict[Any, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.per_bot or 0.0
 
 
 @dataclass
@@ -162,6 +183,8 @@ class FakeTelegram:
     webhook_statuses: list[int] = field(default_factory=list)
     commands: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
     base_url: str = ""
+    any_chat: bool = False
+    latency: float = 0.0
 
     def __post_init__(self) -> None:
         self.bot_id = int(self.token.split(":")[0])
@@ -175,6 +198,8 @@ class FakeTelegram:
         self._ids = itertools.count(1)
         self._new_update = asyncio.Event()
         self._failures: dict[str, list[Failure]] = {}
+        self._limits: _Limits | None = None
+        self.rate_limited = 0
         self._queries: dict[str, bool] = {}
         self._runner: web.AppRunner | None = None
         self._closing = False
@@ -189,6 +214,7 @@ class FakeTelegram:
         app.router.add_post("/_test/send", self._test_send)
         app.router.add_post("/_test/press", self._test_press)
         app.router.add_post("/_test/fail", self._test_fail)
+        app.router.add_post("/_test/limits", self._test_limits)
         app.router.add_get("/_test/sent", self._test_sent)
         app.router.add_get("/_test/calls", self._test_calls)
         self._runner = web.AppRunner(
@@ -404,6 +430,10 @@ class FakeTelegram:
         """The next ``times`` calls of ``method`` (for ``chat_id``, if given) fail."""
         self._failures.setdefault(method, []).append(Failure(status, times, retry_after, chat_id))
 
+    def limit_rates(self, per_bot: float | None = 30, per_chat: float | None = 1) -> None:
+        """Answer ``sendMessage`` with 429 beyond these rates (None: that limit is off)."""
+        self._limits = _Limits(per_bot, per_chat) if per_bot or per_chat else None
+
     def recover(self, method: str | None = None) -> None:
         """Forget the scripted failures (of ``method``, or all)."""
         if method is None:
@@ -429,6 +459,8 @@ class FakeTelegram:
             if request.match_info["token"] != self.token:
                 raise TelegramError(401, "Unauthorized")
             self._maybe_fail(method, params)
+            if method == "sendMessage" and self._limits is not None:
+                self._enforce(self._limits, params.get("chat_id"))
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
                 raise TelegramError(404, "Not Found")
@@ -453,6 +485,26 @@ class FakeTelegram:
                 extra = {"retry_after": failure.retry_after} if failure.status == 429 else {}
                 raise TelegramError(failure.status, text, **extra)
 
+    def _enforce(self, limits: _Limits, chat_id: Any) -> None:
+        now = time.monotonic()
+        if limits.per_bot:
+            limits.tokens = min(
+                limits.per_bot, limits.tokens + (now - limits.last) * limits.per_bot
+            )
+            limits.last = now
+        interval = 1 / limits.per_chat if limits.per_chat else 0.0
+        last = limits.chats.get(chat_id)
+        # A little slack for requests that left the bot a second apart and met on the way.
+        too_soon = last is not None and now - last < interval - CHAT_SLACK
+        if (limits.per_bot and limits.tokens < 1) or too_soon:
+            self.rate_limited += 1
+            wait = 1 if too_soon else max(1, math.ceil((1 - limits.tokens) / limits.per_bot))
+            raise TelegramError(429, FAILURES[429].format(retry_after=wait), retry_after=wait)
+        if limits.per_bot:
+            limits.tokens -= 1
+        if interval:
+            limits.chats[chat_id] = now
+
     async def _download(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             raise web.HTTPUnauthorized
@@ -464,6 +516,10 @@ class FakeTelegram:
 
     def _chat(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self.chats.get(params.get("chat_id"))  # type: ignore[arg-type]
+        chat_id = params.get("chat_id")
+        if chat is None and self.any_chat and isinstance(chat_id, int) and chat_id > 0:
+            self.user(chat_id)
+            chat = self.chats[chat_id]
         if chat is None:
             raise TelegramError(400, "Bad Request: chat not found")
         return chat
@@ -488,6 +544,8 @@ class FakeTelegram:
         return self._updates[:limit]
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.latency:
+            await asyncio.sleep(self.latency)
         chat = self._chat(params)
         raw = str(params.get("text") or "")
         text = visible_text(raw, params.get("parse_mode"))
@@ -617,6 +675,11 @@ class FakeTelegram:
                   retry_after=int(body.get("retry_after", 1)))  # fmt: skip
         return web.json_response({"ok": True})
 
+    async def _test_limits(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.limit_rates(body.get("per_bot"), body.get("per_chat"))
+        return web.json_response({"ok": True})
+
     async def _test_sent(self, request: web.Request) -> web.Response:
         chat_id = int(request.query["chat_id"])
         return web.json_response([_summary(s) for s in self.sent(chat_id)])
@@ -624,7 +687,9 @@ class FakeTelegram:
     async def _test_calls(self, request: web.Request) -> web.Response:
         method = request.query.get("method")
         calls = [c for c in self.calls if method in (None, c.method)]
-        return web.json_response([{"method": c.method, "status": c.status} for c in calls])
+        return web.json_response(
+            [{"method": c.method, "status": c.status, "at": c.at} for c in calls]
+        )
 
     def button_data(self, chat_id: int, button: str) -> str:
         """The data of a button of the bot's latest keyboard, by number or label text."""
@@ -709,8 +774,17 @@ async def _chat_in_terminal(fake: FakeTelegram, chat_id: int) -> None:
             await fake.send_text(chat_id, line)
 
 
-async def _serve(host: str, port: int, token: str, chat: int | None) -> None:
-    fake = FakeTelegram(token=token)
+async def _serve(
+    host: str,
+    port: int,
+    token: str,
+    chat: int | None,
+    per_bot: float | None = None,
+    per_chat: float | None = None,
+    any_chat: bool = False,
+) -> None:
+    fake = FakeTelegram(token=token, any_chat=any_chat)
+    fake.limit_rates(per_bot, per_chat)
     base = await fake.start(host, port)
     print(
         f"Fake Telegram Bot API on {base} (bot @{fake.username}).\n\n"
@@ -742,9 +816,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--chat", type=int, help="type as this user id in the terminal")
+    parser.add_argument("--per-bot", type=float, help="answer 429 beyond this many sends/s")
+    parser.add_argument("--per-chat", type=float, help="answer 429 beyond this per chat/s")
+    parser.add_argument("--any-chat", action="store_true", help="accept every chat id")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.host, args.port, args.token, args.chat))
+        asyncio.run(
+            _serve(
+                args.host,
+                args.port,
+                args.token,
+                args.chat,
+                args.per_bot,
+                args.per_chat,
+                args.any_chat,
+            )
+        )
 
 
 if __name__ == "__main__":

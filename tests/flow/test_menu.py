@@ -27,9 +27,10 @@ async def test_emergency_says_113_and_115_at_once(app: App) -> None:
     await chat.talk([("/khancap", "113")])
 
 
-async def test_subscribe_is_announced_as_coming_soon(app: App) -> None:
+async def test_subscribing_in_the_web_chat_points_to_telegram_and_zalo(app: App) -> None:
     chat = await english_chat(app)
-    await chat.talk([("[Subscribe]", "coming soon"), ("/dangky", "coming soon")])
+    await chat.talk([("[Subscribe]", "Telegram or Zalo"), ("/dangky", "Telegram or Zalo")])
+    assert await app.subscriptions.count(active=None) == 0
 
 
 async def test_the_language_can_be_changed_at_any_time(app: App) -> None:

@@ -16,7 +16,7 @@ from handlers.i18n import translator
 
 __all__ = ["MENU", "command_menu", "set_commands"]
 
-MENU = ("start", "tobao", "kiemtra", "xoa", "dangky", "huy", "help")
+MENU = ("start", "tobao", "kiemtra", "xoa", "dangky", "stop", "huy", "help")
 
 
 def command_menu(_: Callable[[str], str]) -> list[BotCommand]:
@@ -27,6 +27,7 @@ def command_menu(_: Callable[[str], str]) -> list[BotCommand]:
         "kiemtra": _("Check a tip with your receipt"),
         "xoa": _("Delete this conversation"),
         "dangky": _("Subscribe to awareness messages"),
+        "stop": _("Stop awareness messages"),
         "huy": _("Cancel what you are doing"),
         "help": _("Help"),
     }
