@@ -495,6 +495,70 @@ def audit_verify() -> None:
     _run(work)
 
 
+# --- month-end report ------------------------------------------------------------------------
+
+
+@app.command("report")
+def report(
+    month: Annotated[str, typer.Option(help="The month, as YYYY-MM (e.g. 2026-06).")],
+    province: Annotated[
+        str | None, typer.Option(help="Province code or name (default: every province).")
+    ] = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Write the figures as CSV (small counts hidden).")
+    ] = None,
+    html_file: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write a printable HTML page (small counts hidden)."),
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of the labels: vi or en.")] = "vi",
+    published: Annotated[
+        bool, typer.Option(help="Hide small counts on screen too (as in the files).")
+    ] = False,
+) -> None:
+    """The month-end results report: messages delivered, subscribers, tips per commune and
+    category, acknowledgement times, dispositions and outcomes. The screen shows exact
+    counts (internal); the CSV and HTML files show counts below 5 as "<5"."""
+    from dataclasses import replace
+
+    from bot.console.reporting import report_csv, report_html, report_view
+    from handlers.i18n import LOCALES
+    from storage.reports import month_report, parse_month
+
+    try:
+        year, number = parse_month(month)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    if lang not in LOCALES:
+        raise _fail(f"--lang must be one of {', '.join(LOCALES)}.")
+
+    async def work(tipline: App) -> None:
+        code = _province_code(tipline, province) if province else None
+        figures = await month_report(tipline, year, number, code, published=published)
+        view = report_view(figures, lang, tipline.directory, tipline.content, charts=False)
+        console.print(f"[bold]{view.title}[/bold] — {view.area}")
+        if not published:
+            console.print("[yellow]Internal figures: exact counts, small ones included.[/yellow]")
+        for item in view.tables:
+            table = Table(*item.columns, title=item.title, title_justify="left")
+            for row in item.rows:
+                table.add_row(*row)
+            console.print(table)
+            if item.note:
+                console.print(f"  {item.note}", style="dim", markup=False)
+        public = replace(figures, published=True)
+        if csv_file is not None:
+            text = report_csv(report_view(public, lang, tipline.directory, tipline.content))
+            csv_file.write_text(text, encoding="utf-8")
+            console.print(f"CSV written to {csv_file} (counts below 5 shown as <5).")
+        if html_file is not None:
+            page = report_html(report_view(public, lang, tipline.directory, tipline.content), lang)
+            html_file.write_text(page, encoding="utf-8")
+            console.print(f"Printable page written to {html_file} (counts below 5 shown as <5).")
+
+    _run(work)
+
+
 # --- telegram -------------------------------------------------------------------------------
 
 telegram_app = typer.Typer(help="The Telegram bot: identity and webhook.", no_args_is_help=True)

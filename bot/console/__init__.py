@@ -14,7 +14,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Response
 
 from bot.bootstrap import App
-from bot.console import admin, assets, audit, auth, dashboard, pages
+from bot.console import admin, assets, audit, auth, campaigns, dashboard, pages, reports
 from bot.console.core import Console, ConsoleRoute, redirect
 
 __all__ = ["Console", "console_router", "mount"]
@@ -32,6 +32,8 @@ def console_router() -> APIRouter:
     router.include_router(audit.router)
     router.include_router(dashboard.router)
     router.include_router(admin.router)
+    router.include_router(campaigns.router)
+    router.include_router(reports.router)
     # Pages added later go above this line: the fallback answers any other path with 404.
     router.include_router(pages.fallback)
     return router

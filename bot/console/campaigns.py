@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-import content as content_package
 from fastapi import APIRouter, Form, Request, Response, UploadFile
 from markupsafe import Markup
 from pydantic import ValidationError
 
+import content as content_package
 from bot.campaigns.schema import (
     ALL,
     PLATFORM_LIMITS,
@@ -50,8 +50,8 @@ from bot.console.core import (
     redirect,
 )
 from bot.console.nav import CAMPAIGN_ROLES
+from bot.console.reporting import DELIVERY_STATUSES
 from bot.console.sessions import ConsoleSession
-from bot.reports import DELIVERY_STATUSES
 from handlers.i18n import translator
 from storage.audience import CampaignSettings, audience_size, campaign_settings
 from storage.campaigns import MessageRow
@@ -121,17 +121,20 @@ def _moment_in(message: MessageRow, year: int) -> datetime | None:
 
 def _state_in(
     message: MessageRow, year: int, moment: datetime, counts: dict[str, int] | None, now: datetime
-) -> str:
-    """Where a message's occurrence of ``year`` stands."""
+) -> str | None:
+    """Where a message's occurrence of ``year`` stands; None for a past occurrence that
+    never happened (e.g. before the campaign was loaded)."""
     if message.occurrence == year and message.state in ("sending", "paused", "missed"):
         return message.state
     if counts:
         return "sending" if counts.get("pending") or counts.get("sending") else "done"
-    if message.state == "cancelled":
-        return "cancelled"
     if moment > now:
-        return "paused" if message.state == "paused" else "scheduled"
-    return "missed"
+        if message.state in ("cancelled", "paused"):
+            return message.state
+        return "scheduled"
+    if message.due_at is not None and message.due_at == moment:
+        return "scheduled"  # due, about to start
+    return None
 
 
 def _groups_text(message: MessageRow, labels: dict[str, str], everyone: str) -> str:
@@ -163,11 +166,16 @@ async def calendar_page(
         moment = _moment_in(message, shown_year)
         if moment is None or moment.month != shown_month:
             continue
-        state = _state_in(
-            message, shown_year, moment, counts.get((message.id, shown_year)), now
-        )
+        state = _state_in(message, shown_year, moment, counts.get((message.id, shown_year)), now)
+        if state is None:
+            continue
         by_day.setdefault(moment.date(), []).append(
-            Entry(message, moment.strftime("%H:%M"), _groups_text(message, group_labels, _("everyone")), state)
+            Entry(
+                message,
+                moment.strftime("%H:%M"),
+                _groups_text(message, group_labels, _("everyone")),
+                state,
+            )
         )
     weeks = [
         [
@@ -198,7 +206,6 @@ async def calendar_page(
         states=_state_labels(_),
         totals=totals,
         campaigns=await campaign_settings(app.db),
-        problems=[],
         today=now.astimezone(LOCAL_TIME).date(),
     )
 
@@ -235,7 +242,8 @@ def previews(message: MessageRow) -> list[Preview]:
             for part in markdown_parts(str(body))
         ]
         zalo = [
-            Part(part, len(part), PLATFORM_LIMITS["Zalo"]) for part in zalo_split(sent_text(str(body)))
+            Part(part, len(part), PLATFORM_LIMITS["Zalo"])
+            for part in zalo_split(sent_text(str(body)))
         ]
         result.append(Preview(language, telegram, zalo, sent_text(str(body))))
     return result
@@ -552,7 +560,7 @@ async def _form_page(
         editing=editing,
         problems=problems,
         campaigns=campaigns,
-        languages=chosen.languages if chosen else ["vi", "en"],
+        body_languages=chosen.languages if chosen else ["vi", "en"],
         groups=[(g, group_labels.get(g, g)) for g in (chosen.audience_groups if chosen else [])],
     )
 
@@ -609,9 +617,12 @@ async def _save(
                 "by dashes, e.g. week1-launch."
             )
         )
-    elif editing is None and settings is not None:
-        if await app.campaigns.find(f"{settings.slug}/{form.key}"):
-            problems.append(_("This campaign already has a message with this id."))
+    elif (
+        editing is None
+        and settings is not None
+        and await app.campaigns.find(f"{settings.slug}/{form.key}")
+    ):
+        problems.append(_("This campaign already has a message with this id."))
     if not form.groups:
         problems.append(_("Choose at least one audience group (or everyone)."))
     if form.send_kind == "yearly":
@@ -750,9 +761,7 @@ async def load_file(request: Request, session: Posting, file: UploadFile | None 
     elif len(data) > MAX_UPLOAD:
         problems.append(_("The file is too big for a campaign file."))
     elif not UPLOAD_NAME.match(name):
-        problems.append(
-            _("Name the file after the campaign's id, e.g. june-action-month.yaml.")
-        )
+        problems.append(_("Name the file after the campaign's id, e.g. june-action-month.yaml."))
     else:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / name

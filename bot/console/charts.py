@@ -143,9 +143,11 @@ def bar_list(
     rows: Sequence[tuple[str, int]],
     *,
     muted: Sequence[bool] = (),
+    shown_values: Sequence[str] = (),
 ) -> Markup:
     """Horizontal bars, one per row, with the label on the left and the figure at the
-    end; a ``muted`` row (e.g. "commune not known") is drawn in grey."""
+    end; a ``muted`` row (e.g. "commune not known") is drawn in grey. ``shown_values``
+    replaces the figures written (e.g. "<5" in published figures)."""
     label_w, bar_space, row_h, top = 230, 430, 24, 6
     width = label_w + bar_space + 40
     height = top * 2 + row_h * max(1, len(rows))
@@ -156,13 +158,14 @@ def bar_list(
         grey = index < len(muted) and muted[index]
         shown = label if len(label) <= 34 else label[:33] + "…"
         bar = bar_space * count / biggest
+        figure = shown_values[index] if index < len(shown_values) else str(count)
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" fill="{INK}">'
             f"{escape(shown)}</text>"
             f'<rect x="{label_w}" y="{y + 4}" width="{_num(max(bar, 1 if count else 0))}" '
             f'height="{row_h - 8}" fill="{"#8a8a8a" if grey else BAR}">'
-            f"<title>{escape(label)}: {count}</title></rect>"
-            f'<text x="{_num(label_w + bar + 6)}" y="{y + 16}" fill="{INK}">{count}</text>'
+            f"<title>{escape(label)}: {escape(figure)}</title></rect>"
+            f'<text x="{_num(label_w + bar + 6)}" y="{y + 16}" fill="{INK}">{escape(figure)}</text>'
         )
     parts.append(
         f'<line x1="{label_w}" x2="{label_w}" y1="{top}" y2="{height - top}" '

@@ -69,6 +69,13 @@ def audit_actions(_: Gettext) -> dict[str, str]:
         "account_reactivated": _("Reactivated an account"),
         "totp_reset": _("Reset a two-step login"),
         "account_unlocked": _("Unlocked an account"),
+        "campaign_send_now": _("Sent a campaign message now"),
+        "campaign_pause": _("Paused a campaign message"),
+        "campaign_resume": _("Resumed a campaign message"),
+        "campaign_cancel": _("Cancelled a campaign message"),
+        "campaign_message_saved": _("Saved a campaign message"),
+        "campaign_loaded": _("Loaded a campaign file"),
+        "report_export": _("Exported a month-end report"),
     }
 
 

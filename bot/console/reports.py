@@ -15,8 +15,8 @@ from fastapi import APIRouter, Request, Response
 from bot.console.core import LOCAL_TIME, ConsoleRoute, PageNotFound, Refused, Working, console_of
 from bot.console.core import locale_of as _locale_of
 from bot.console.nav import REPORT_ROLES, home_province
+from bot.console.reporting import ReportView, report_csv, report_view
 from bot.console.sessions import ConsoleSession
-from bot.reports import ReportView, report_csv, report_view
 from handlers.i18n import translator
 from storage.reports import month_report, parse_month
 from storage.stats import SMALL
@@ -66,7 +66,9 @@ async def _view(
 @router.get("/reports")
 async def reports_page(request: Request, session: Working, month: str | None = None) -> Response:
     view = await _view(request, session, month, published=False)
-    return console_of(request).page(request, "reports.html", session=session, view=view, small=SMALL)
+    return console_of(request).page(
+        request, "reports.html", session=session, view=view, small=SMALL
+    )
 
 
 @router.get("/reports.csv")

@@ -19,9 +19,16 @@ EXAMPLES = {
     "{rest:path}": "nowhere",
     "{officer_id}": "1",
     "{queue_id}": "2",
+    "{message_id}": "1",
 }
 # Pages for some roles only: anyone else gets the same 404 as for a page that does not exist.
-RESTRICTED = ("/console/dashboard", "/console/admin/", "/console/audit/verify")
+RESTRICTED = (
+    "/console/dashboard",
+    "/console/admin/",
+    "/console/audit/verify",
+    "/console/campaigns",
+    "/console/reports",
+)
 
 
 def console_routes(web: FastAPI) -> list[tuple[str, str]]:
