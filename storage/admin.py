@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import sealing
 from storage.audit import record
-from storage.db import Database
+from storage.db import Database, utc
 from storage.models import Officer, Queue, QueueMember, RecoveryKey
 from storage.police import ROLES, UnlockedOfficer, _queue_wrap_context
 
@@ -80,10 +80,6 @@ class QueueSummary:
     commune_code: int | None
     members: int
     created_at: datetime
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ProvinceAdmin:
@@ -161,7 +157,7 @@ class ProvinceAdmin:
                 name=q.name,
                 commune_code=q.commune_code,
                 members=counts.get(q.id, 0),
-                created_at=_aware(q.created_at),
+                created_at=utc(q.created_at),
             )
             for q in queues
         ]
@@ -425,7 +421,7 @@ class ProvinceAdmin:
 
 
 def _account(officer: Officer, queue_ids: tuple[int, ...], now: datetime) -> Account:
-    locked_until = _aware(officer.locked_until) if officer.locked_until else None
+    locked_until = utc(officer.locked_until) if officer.locked_until else None
     return Account(
         officer_id=officer.id,
         username=officer.username,
@@ -437,5 +433,5 @@ def _account(officer: Officer, queue_ids: tuple[int, ...], now: datetime) -> Acc
         locked_until=locked_until if locked_until is not None and locked_until > now else None,
         failed_logins=officer.failed_logins,
         queue_ids=queue_ids,
-        created_at=_aware(officer.created_at),
+        created_at=utc(officer.created_at),
     )

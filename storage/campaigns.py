@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, exists, select, update
 
-from storage.db import Database
+from storage.db import Database, utc
 from storage.deliveries import materialise
 from storage.models import Campaign, CampaignMessage, Delivery
 
@@ -43,9 +43,7 @@ _UNFINISHED = ("pending", "sending")
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None if moment is None else utc(moment)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import sealing
 from storage.audit import record
-from storage.db import Database
+from storage.db import Database, utc
 from storage.models import Queue, Tip, TipAttachment, TipMessage, TipNote
 from storage.police import UnlockedOfficer
 from storage.vault import (
@@ -74,10 +74,6 @@ class Note:
     created_at: datetime
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def visible_to(officer: UnlockedOfficer) -> ColumnElement[bool]:
     """The SQL condition for tips an officer may see."""
     conditions: list[ColumnElement[bool]] = []
@@ -108,10 +104,10 @@ def _summary(tip: Tip) -> TipSummary:
         status=tip.status,
         province_code=tip.province_code,
         commune_code=tip.commune_code,
-        received_at=_aware(tip.received_at),
+        received_at=utc(tip.received_at),
         unread_for_police=tip.unread_for_police,
-        acknowledged_at=_aware(tip.acknowledged_at) if tip.acknowledged_at else None,
-        escalated_at=_aware(tip.escalated_at) if tip.escalated_at else None,
+        acknowledged_at=utc(tip.acknowledged_at) if tip.acknowledged_at else None,
+        escalated_at=utc(tip.escalated_at) if tip.escalated_at else None,
         disposition=tip.disposition,
     )
 
@@ -310,7 +306,7 @@ class Casework:
                     text=sealing.open_box(
                         note.content, _unb64(note.key_wraps[label]), private, context
                     ).decode(),
-                    created_at=_aware(note.created_at),
+                    created_at=utc(note.created_at),
                 )
                 for note, author in rows
             ]
@@ -420,7 +416,7 @@ async def _open(session: AsyncSession, tip: Tip, label: str, private: bytes) -> 
         status=tip.status,
         province_code=tip.province_code,
         commune_code=tip.commune_code,
-        received_at=_aware(tip.received_at),
+        received_at=utc(tip.received_at),
         content=content,
         photos=photos,
         messages=messages,

@@ -8,6 +8,7 @@ connection so the same code path serves ``tipline db upgrade``, start-up and tes
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-__all__ = ["Database", "alembic_config"]
+__all__ = ["Database", "alembic_config", "utc"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def utc(moment: datetime) -> datetime:
+    """A time read from the database as an aware UTC datetime (SQLite returns naive ones)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def alembic_config() -> Config:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Database
+from storage.db import Database, utc
 from storage.models import Campaign, CampaignMessage, Delivery, Subscriber
 from storage.subscriptions import deactivate
 
@@ -51,10 +51,6 @@ __all__ = [
 
 FINAL = ("sent", "failed", "blocked", "skipped", "uncertain")
 """Statuses a delivery never leaves."""
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def audience_filter(audience: dict[str, Any]) -> list[ColumnElement[bool]]:
@@ -366,8 +362,8 @@ class DeliveryStore:
                         Delivery.status == "pending",
                     )
                 )
-                if found is not None and (earliest is None or _aware(found) < earliest):
-                    earliest = _aware(found)
+                if found is not None and (earliest is None or utc(found) < earliest):
+                    earliest = utc(found)
             return earliest
 
     async def channels(self, runs: Sequence[tuple[int, int]]) -> set[str]:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
-from storage.db import Database
+from storage.db import Database, utc
 from storage.models import Campaign, CampaignMessage, Delivery, Queue, Subscriber, Tip
 from storage.stats import SMALL, suppress
 
@@ -66,10 +66,6 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     start = datetime(year, month, 1, tzinfo=REPORT_TIMEZONE).astimezone(UTC)
     end = datetime(*following, 1, tzinfo=REPORT_TIMEZONE).astimezone(UTC)
     return start, end
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _percentile(values: list[float], fraction: float) -> float | None:
@@ -353,10 +349,10 @@ async def _tips(
         report.statuses[row.status] += 1
         if row.disposition:
             report.dispositions[row.disposition] += 1
-        received = _aware(row.received_at)
+        received = utc(row.received_at)
         hours: float | None = None
         if row.acknowledged_at is not None:
-            hours = (_aware(row.acknowledged_at) - received).total_seconds() / 3600
+            hours = (utc(row.acknowledged_at) - received).total_seconds() / 3600
             all_hours.append(hours)
             late = hours > timeout_hours
         else:

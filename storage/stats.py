@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from storage.db import Database
+from storage.db import Database, utc
 from storage.models import Queue, Tip
 
 __all__ = ["QueueHealth", "Stats", "suppress"]
@@ -28,13 +28,9 @@ def suppress(count: int, threshold: int = SMALL) -> str:
     return f"<{threshold}" if 0 < count < threshold else str(count)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def week_start(moment: datetime) -> datetime:
     """Monday 00:00 UTC of the moment's week."""
-    day = _aware(moment).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = utc(moment).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return day - timedelta(days=day.weekday())
 
 
@@ -131,9 +127,9 @@ class Stats:
             mine = per_queue.get(queue.id, [])
             new = [t for t in mine if t.status == "new"]
             ack_hours = [
-                (_aware(t.acknowledged_at) - _aware(t.received_at)).total_seconds() / 3600
+                (utc(t.acknowledged_at) - utc(t.received_at)).total_seconds() / 3600
                 for t in mine
-                if t.acknowledged_at is not None and _aware(t.received_at) >= since
+                if t.acknowledged_at is not None and utc(t.received_at) >= since
             ]
             health.append(
                 QueueHealth(
@@ -141,9 +137,9 @@ class Stats:
                     name=queue.name,
                     commune_code=queue.commune_code,
                     open_new=len(new),
-                    overdue=sum(1 for t in new if _aware(t.received_at) < now - ack_timeout),
+                    overdue=sum(1 for t in new if utc(t.received_at) < now - ack_timeout),
                     median_ack_hours=round(statistics.median(ack_hours), 1) if ack_hours else None,
-                    received_30d=sum(1 for t in mine if _aware(t.received_at) >= since),
+                    received_30d=sum(1 for t in mine if utc(t.received_at) >= since),
                 )
             )
         return health
