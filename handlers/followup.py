@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from handlers.flow import Input, Turn, step
+from handlers.places import please_choose
 from handlers.types import Button
 from storage import sealing
 
@@ -123,8 +124,7 @@ async def view(turn: Turn, given: Input) -> None:
     if given.payload == "reply":
         turn.goto("check.reply")
     else:
-        turn.say(turn._("Please choose one of the options, or type its number."))
-        turn.reprompt()
+        please_choose(turn)
 
 
 async def reply_prompt(turn: Turn) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.flow import Input, Turn, step
+from handlers.places import please_choose
 from handlers.types import Button
 
 __all__: list[str] = []
@@ -60,8 +61,7 @@ async def main_menu(turn: Turn, given: Input) -> None:
         case "menu:language":
             turn.goto("language")
         case _unknown:
-            turn.say(_("Please choose one of the options, or type its number."))
-            turn.reprompt()
+            please_choose(turn)
 
 
 async def learn_prompt(turn: Turn) -> None:
@@ -81,8 +81,7 @@ async def learn(turn: Turn, given: Input) -> None:
     if given.payload and given.payload.startswith("learn:"):
         topic = turn.conversation.content.topic(given.payload.removeprefix("learn:"))
     if topic is None:
-        turn.say(_("Please choose one of the options, or type its number."))
-        turn.reprompt()
+        please_choose(turn)
         return
     turn.say(f"{topic.title[turn.locale]}\n\n{topic.body[turn.locale]}")
     turn.reprompt()
