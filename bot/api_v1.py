@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -21,9 +21,20 @@ from storage.police import UnlockedOfficer
 __all__ = ["router"]
 
 bearer = HTTPBearer(auto_error=False, description="A token from `tipline tokens create`.")
-router = APIRouter(prefix="/api/v1", tags=["police"])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["police"],
+    # Documented so the OpenAPI matches what every operation can answer (bot/web.py turns
+    # validation errors into 400).
+    responses={
+        400: {"description": "Invalid request."},
+        401: {"description": "Missing, invalid or revoked bearer token."},
+    },
+)
 
 NOT_FOUND = "No such tip in your queues."
+# Integers that reach SQL are bounded: SQLite and PostgreSQL refuse (500) what does not fit.
+MAX_CODE = 2**31 - 1
 
 
 def _app(request: Request) -> App:
@@ -115,7 +126,7 @@ async def tips(
     me: Officer,
     status: Literal["new", "in_review", "actioned", "closed"] | None = None,
     category: str | None = None,
-    commune: int | None = None,
+    commune: Annotated[int | None, Query(ge=0, le=MAX_CODE)] = None,
 ) -> list[TipOut]:
     rows = await _app(request).casework.list_tips(
         me, status, category=category, commune_code=commune
@@ -174,7 +185,9 @@ async def tip(request: Request, me: Officer, tip_id: str) -> TipDetail:
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": NOT_FOUND}},
 )
-async def photo(request: Request, me: Officer, tip_id: str, position: int) -> Response:
+async def photo(
+    request: Request, me: Officer, tip_id: str, position: Annotated[int, Path(ge=0, le=MAX_CODE)]
+) -> Response:
     try:
         data = await _app(request).casework.photo(me, tip_id, position)
     except (NotAllowed, LookupError):

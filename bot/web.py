@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import api_v1, console
 from bot.bootstrap import App
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from bot.channels.zalo import ZaloChannel
 
 __all__ = ["create_web_app"]
+
+INVALID_REQUEST = "Yêu cầu không hợp lệ. / Invalid request."
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -79,11 +82,16 @@ def create_web_app(
     @web.exception_handler(RequestValidationError)
     async def invalid(_: Request, __: RequestValidationError) -> JSONResponse:
         # Never echo the input back: it may be tip text.
-        return JSONResponse({"detail": "Yêu cầu không hợp lệ. / Invalid request."}, 400)
+        return JSONResponse({"detail": INVALID_REQUEST}, 400)
 
-    @web.exception_handler(HTTPException)
-    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
-        return JSONResponse({"detail": error.detail}, error.status_code)
+    @web.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = error.detail
+        if error.status_code == 400 and not isinstance(error, HTTPException):
+            # Starlette's own parse errors (a malformed multipart body): English only, and
+            # its wording may describe the input. Answer like any other invalid request.
+            detail = INVALID_REQUEST
+        return JSONResponse({"detail": detail}, error.status_code, headers=error.headers)
 
     @web.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str]:
