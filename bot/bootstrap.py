@@ -83,6 +83,8 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
             receipt_window=timedelta(minutes=settings.receipt_window_minutes),
             receipt_checks_per_minute=settings.receipt_checks_per_minute,
             followup_ttl=timedelta(minutes=settings.followup_ttl_minutes),
+            flood_per_second=settings.flood_per_second,
+            flood_burst=settings.flood_burst,
         ),
         default_locale=settings.default_locale,
     )

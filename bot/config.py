@@ -61,6 +61,13 @@ class Settings(BaseSettings):
         120, description="All chats together: web chat sessions are cheap to renew."
     )
 
+    flood_per_second: float = Field(
+        5, description="Messages a second one chat may send on average; 0 turns flood control off."
+    )
+    flood_burst: int = Field(
+        30, description="Messages one chat may send at once before flood control slows it down."
+    )
+
     kdf_memory_kib: int = Field(65536, description="Argon2id memory for receipts and passwords.")
     kdf_iterations: int = 5
 

@@ -19,7 +19,9 @@ from typing import Any
 
 from handlers import followup, menu, report, subscribe  # noqa: F401  (registers the steps)
 from handlers.content import Content
+from handlers.flood import FloodControl, Verdict
 from handlers.flow import STEPS, Input, Turn
+from handlers.i18n import translator
 from handlers.ports import StateRepository, Subscriptions, Throttle, TipDesk
 from handlers.types import Inbound, Outbound
 from storage.directory import Directory, normalize
@@ -88,6 +90,8 @@ class Limits:
     receipt_window: timedelta = timedelta(minutes=15)
     receipt_checks_per_minute: int = 120
     followup_ttl: timedelta = timedelta(minutes=15)
+    flood_per_second: float = 5.0
+    flood_burst: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +131,7 @@ class Conversation:
         self.default_locale = default_locale
         self._secret = secret
         self._followups: dict[bytes, FollowUp] = {}
+        self.flood = FloodControl(self.limits.flood_per_second, self.limits.flood_burst)
         # One turn at a time per chat, so two quick messages cannot overwrite each other.
         self._locks: weakref.WeakValueDictionary[bytes, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -153,11 +158,20 @@ class Conversation:
     async def handle(self, inbound: Inbound) -> list[Outbound]:
         """The bot's replies to one thing the user did."""
         chat = ChatKeys.of(self._secret, inbound.chat)
+        verdict = self.flood.check(chat.tag)
+        if verdict is not Verdict.ALLOW:
+            # Dropped unread: nothing is loaded or stored, the chat's lock is not queued on.
+            return self._slow_down(chat, inbound) if verdict is Verdict.NOTIFY else []
         lock = self._locks.get(chat.tag)
         if lock is None:
             lock = self._locks[chat.tag] = asyncio.Lock()
         async with lock:
             return await self._turn(chat, inbound)
+
+    def _slow_down(self, chat: ChatKeys, inbound: Inbound) -> list[Outbound]:
+        locale = self.flood.locale(chat.tag) or self.locale_for(inbound.locale)
+        _ = translator(locale).gettext
+        return [Outbound(text=_("You are sending messages very fast; please wait a moment."))]
 
     async def _turn(self, chat: ChatKeys, inbound: Inbound) -> list[Outbound]:
         state = await self.states.load(chat)
@@ -188,6 +202,7 @@ class Conversation:
                     )
                 )
             ]
+        self.flood.remember_locale(chat.tag, None if turn.forgotten else turn.locale)
         if not turn.forgotten:
             await self.states.save(chat, turn.state)
         return turn.replies
