@@ -176,7 +176,14 @@ class Settings(BaseSettings):
     broadcast_lease_seconds: float = Field(
         120,
         description="A delivery left 'sending' this long was in flight when its worker "
-        "died: it becomes 'uncertain' and is not resent.",
+        "died; TIPLINE_BROADCAST_IN_FLIGHT says what becomes of it.",
+    )
+    broadcast_in_flight: Literal["resend", "drop"] = Field(
+        "resend",
+        description="Deliveries in flight when a worker died may or may not have arrived: "
+        "'resend' sends them again (nobody misses the message, a few may get it twice; counted "
+        "as 'resent'), 'drop' never does (nobody gets it twice, a few may miss it; counted as "
+        "'uncertain').",
     )
     broadcast_poll_seconds: float = Field(
         1.0, description="How often idle workers look for deliveries another process added."

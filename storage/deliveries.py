@@ -7,8 +7,10 @@
   ``FOR UPDATE SKIP LOCKED`` so workers never wait on each other; SQLite: the statement is
   atomic under its single writer).
 * :meth:`DeliveryStore.record` writes the outcomes of a batch in one transaction.
-* :meth:`DeliveryStore.resolve_stale` turns rows left in ``sending`` by a dead worker into
-  ``uncertain``: they may have reached the user, so they are never sent again.
+* :meth:`DeliveryStore.resolve_stale` resolves rows left in ``sending`` by a dead worker.
+  They may or may not have reached the user. By default they go back to ``pending`` marked
+  ``redelivered`` (nobody misses the message; a few may get it twice, and are counted as
+  ``resent``); with ``resend=False`` they become ``uncertain`` and are never sent again.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    and_,
     bindparam,
+    case,
     exists,
     func,
     literal,
@@ -41,7 +45,9 @@ from storage.models import Campaign, CampaignMessage, Delivery, Subscriber
 from storage.subscriptions import deactivate
 
 __all__ = [
+    "COUNTED",
     "FINAL",
+    "STATUSES",
     "Claimed",
     "CountRow",
     "DeliveryStore",
@@ -49,7 +55,12 @@ __all__ = [
     "materialise",
 ]
 
-FINAL = ("sent", "failed", "blocked", "skipped", "uncertain")
+STATUSES = ("sent", "pending", "sending", "failed", "blocked", "skipped", "uncertain")
+"""What a delivery row's ``status`` can be."""
+COUNTED = ("sent", "resent", "pending", "sending", "failed", "blocked", "skipped", "uncertain")
+"""The statuses :meth:`DeliveryStore.counts` reports: ``resent`` is a ``sent`` row that was
+in flight when a worker stopped and was sent again."""
+FINAL = ("sent", "resent", "failed", "blocked", "skipped", "uncertain")
 """Statuses a delivery never leaves."""
 
 
@@ -337,13 +348,25 @@ class DeliveryStore:
             for subscriber_id in sorted(blocked):
                 await deactivate(session, subscriber_id, "blocked")
 
-    async def resolve_stale(self, claimed_before: datetime) -> int:
-        """Rows left ``sending`` since before ``claimed_before`` become ``uncertain``."""
+    async def resolve_stale(self, claimed_before: datetime, *, resend: bool = True) -> int:
+        """Rows left ``sending`` since before ``claimed_before``: back to ``pending`` and
+        marked ``redelivered`` (``resend``), or ``uncertain``; how many."""
+        values: dict[str, Any] = (
+            {
+                "status": "pending",
+                "redelivered": True,
+                "next_attempt_at": claimed_before,
+                "claimed_by": None,
+                "claimed_at": None,
+            }
+            if resend
+            else {"status": "uncertain"}
+        )
         async with self._db.sessions.begin() as session:
             result = await session.execute(
                 update(Delivery)
                 .where(Delivery.status == "sending", Delivery.claimed_at < claimed_before)
-                .values(status="uncertain", error="in flight when a worker stopped")
+                .values(error="in flight when a worker stopped", **values)
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
@@ -400,16 +423,19 @@ class DeliveryStore:
     async def counts(
         self, message_id: int | None = None, occurrence: int | None = None
     ) -> list[CountRow]:
-        """Deliveries per message, occurrence, channel and status."""
+        """Deliveries per message, occurrence, channel and status. A ``sent`` delivery that
+        was sent again after a worker stopped counts as ``resent``: it may have arrived twice."""
+        status = case(
+            (and_(Delivery.redelivered, Delivery.status == "sent"), "resent"),
+            else_=Delivery.status,
+        )
         query = select(
             Delivery.campaign_message_id,
             Delivery.occurrence,
             Delivery.channel,
-            Delivery.status,
+            status,
             func.count(),
-        ).group_by(
-            Delivery.campaign_message_id, Delivery.occurrence, Delivery.channel, Delivery.status
-        )
+        ).group_by(Delivery.campaign_message_id, Delivery.occurrence, Delivery.channel, status)
         if message_id is not None:
             query = query.where(Delivery.campaign_message_id == message_id)
         if occurrence is not None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -328,8 +329,11 @@ class Delivery(Base):
     Unique per (message, occurrence, subscriber), so materialising twice adds nothing.
     ``status``: pending, sending (claimed by ``claimed_by`` at ``claimed_at``), sent,
     failed, blocked, skipped, or uncertain (was being sent when its worker died: possibly
-    sent, never resent). ``province_code`` and ``audience_group`` are the subscriber's at
-    materialisation, for figures that outlive a forgotten subscriber (whose id becomes NULL).
+    sent, and not sent again because ``TIPLINE_BROADCAST_IN_FLIGHT=drop``). With the
+    default ``resend`` such a row goes back to ``pending`` with ``redelivered`` set: once
+    sent it is counted as ``resent`` (it may have arrived twice). ``province_code`` and
+    ``audience_group`` are the subscriber's at materialisation, for figures that outlive a
+    forgotten subscriber (whose id becomes NULL).
     """
 
     __tablename__ = "deliveries"
@@ -363,3 +367,4 @@ class Delivery(Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(40))
+    redelivered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

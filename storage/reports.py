@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 REPORT_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-DELIVERY_STATUSES = ("sent", "pending", "sending", "failed", "blocked", "skipped", "uncertain")
 
 
 class ReportSources(Protocol):

@@ -21,15 +21,16 @@ Quiet hours: during 21:00-07:00 (the campaign clock) deliveries of subscribers w
 them are pushed to 07:00 before claiming. Pause, resume and cancel act on the message's
 state, which claiming checks.
 
-Crash safety, at most once for what is in flight: a worker killed mid-round leaves its
-claimed rows in ``sending``. They may or may not have reached Telegram, which offers no way
-to ask, so they are never resent: once older than the lease, :meth:`DeliveryStore.resolve_stale`
-makes them ``uncertain`` (counted in ``tipline campaigns status``). Everything else is either
-recorded ``sent`` or still ``pending``, so a restart sends each remaining subscriber the
-message exactly once. A round claims only as many rows as it may send at once, which keeps
-the uncertain set small. A timeout or network error observed by a live worker is different:
-it is retried, so in rare cases such a message arrives twice (the same trade-off the
-conversation's own retries make).
+Crash safety: a worker killed mid-round leaves its claimed rows in ``sending``. They may or
+may not have reached Telegram, which offers no way to ask. Once older than the lease,
+:meth:`DeliveryStore.resolve_stale` resolves them: by default (``resend_in_flight``) they are
+sent again and counted as ``resent``, so nobody misses the message and at most those few may
+get it twice; otherwise they become ``uncertain`` and are never resent, so nobody gets it
+twice and at most those few miss it. Everything else is either recorded ``sent`` or still
+``pending``, so a restart sends each remaining subscriber the message exactly once. A round
+claims only as many rows as it may send at once, which keeps the in-flight set small. A
+timeout or network error observed by a live worker is different: it is retried, so in rare
+cases such a message arrives twice (the same trade-off the conversation's own retries make).
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ class Broadcaster:
         batch: int = 100,
         poll_seconds: float = 1.0,
         lease: timedelta = timedelta(seconds=120),
+        resend_in_flight: bool = True,
         clock: Clock = system_clock,
     ) -> None:
         self.campaigns = campaigns
@@ -124,6 +126,7 @@ class Broadcaster:
         self.batch = max(1, batch)
         self.poll_seconds = poll_seconds
         self.lease = lease
+        self.resend_in_flight = resend_in_flight
         self.clock = clock
         self.instance = secrets.token_hex(6)
         self._messages: dict[int, tuple[float, MessageRow]] = {}
@@ -173,14 +176,17 @@ class Broadcaster:
     async def sweep(self) -> int:
         """Resolve rows left ``sending`` longer than the lease; close finished messages."""
         now = self.clock()
-        uncertain = await self.deliveries.resolve_stale(now - self.lease)
-        if uncertain:
+        stale = await self.deliveries.resolve_stale(now - self.lease, resend=self.resend_in_flight)
+        if stale:
             log.warning(
-                "%d deliveries were in flight when a worker stopped; marked uncertain, not resent",
-                uncertain,
+                "%d deliveries were in flight when a worker stopped; %s",
+                stale,
+                "sending them again" if self.resend_in_flight else "marked uncertain, not resent",
             )
+            if self.resend_in_flight:
+                self.wake()
         await self.campaigns.finish(now)
-        return uncertain
+        return stale
 
     async def _sweeper(self) -> None:
         interval = max(1.0, self.lease.total_seconds() / 2)

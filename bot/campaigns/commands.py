@@ -21,6 +21,7 @@ from bot.bootstrap import App, bootstrap
 from bot.campaigns.schema import CampaignFileError, check_campaign, load_campaign_file
 from bot.campaigns.service import MessageStatus, local_time, rule_of
 from storage.campaigns import MessageRow
+from storage.deliveries import COUNTED, FINAL
 
 __all__ = ["campaigns_app"]
 
@@ -30,8 +31,6 @@ campaigns_app = typer.Typer(
 )
 console = Console()
 
-STATUSES = ("sent", "pending", "sending", "failed", "blocked", "skipped", "uncertain")
-FINAL = ("sent", "failed", "blocked", "skipped", "uncertain")
 
 MessageArg = Annotated[
     str, typer.Argument(help="Message number, campaign/key, or key.", show_default=False)
@@ -145,8 +144,9 @@ def status(
         str | None, typer.Argument(help="One message (default: every message sent so far).")
     ] = None,
 ) -> None:
-    """Deliveries per message, occurrence and channel: sent, pending, failed, blocked,
-    skipped, and uncertain (in flight when a worker died; never resent)."""
+    """Deliveries per message, occurrence and channel: sent, resent (in flight when a worker
+    stopped, sent again: may have arrived twice), pending, failed, blocked, skipped, and
+    uncertain (in flight when a worker stopped, not sent again)."""
 
     async def work(tipline: App) -> None:
         chosen = await _message(tipline, message) if message else None
@@ -155,7 +155,7 @@ def status(
             console.print("Nothing has been sent yet.")
             return
         table = Table(
-            "ID", "Message", "Year", "Channel", "State", *(s.capitalize() for s in STATUSES)
+            "ID", "Message", "Year", "Channel", "State", *(s.capitalize() for s in COUNTED)
         )
         for row in rows:
             _status_rows(table, row)
@@ -173,7 +173,7 @@ def _status_rows(table: Table, row: MessageStatus) -> None:
         state = "—"
     if not row.counts:
         table.add_row(
-            str(m.id), m.ref, str(row.occurrence or "—"), "—", state, *("" for _ in STATUSES)
+            str(m.id), m.ref, str(row.occurrence or "—"), "—", state, *("" for _ in COUNTED)
         )
         return
     for channel, counts in sorted(row.counts.items()):
@@ -183,7 +183,7 @@ def _status_rows(table: Table, row: MessageStatus) -> None:
             str(row.occurrence),
             channel,
             state,
-            *(str(counts.get(s, 0)) for s in STATUSES),
+            *(str(counts.get(s, 0)) for s in COUNTED),
         )
 
 
@@ -269,7 +269,7 @@ async def _follow(tipline: App, message_id: int, occurrence: int) -> None:
             if current is None or current.state in ("paused", "cancelled"):
                 break
             await asyncio.sleep(0.5)
-    summary = ", ".join(f"{s} {counts[s]}" for s in STATUSES if counts.get(s))
+    summary = ", ".join(f"{s} {counts[s]}" for s in COUNTED if counts.get(s))
     console.print(f"Deliveries: {summary or 'none'}.")
     if waiting:
         console.print(

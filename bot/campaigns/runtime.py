@@ -82,6 +82,7 @@ class CampaignRuntime:
             batch=settings.broadcast_batch,
             poll_seconds=settings.broadcast_poll_seconds,
             lease=timedelta(seconds=settings.broadcast_lease_seconds),
+            resend_in_flight=settings.broadcast_in_flight == "resend",
             clock=app.campaigns.clock,
         )
         self.scheduler = (

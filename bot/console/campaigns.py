@@ -50,12 +50,12 @@ from bot.console.core import (
     redirect,
 )
 from bot.console.nav import CAMPAIGN_ROLES
-from bot.console.reporting import DELIVERY_STATUSES
+from bot.console.reporting import delivery_status_labels
 from bot.console.sessions import ConsoleSession
 from handlers.i18n import translator
 from storage.audience import CampaignSettings, audience_size, campaign_settings
 from storage.campaigns import MessageRow
-from storage.deliveries import FINAL
+from storage.deliveries import COUNTED, FINAL
 
 __all__ = ["STATES", "router"]
 
@@ -297,11 +297,11 @@ class Progress:
 def _progress(status: MessageStatus) -> Progress:
     rows = []
     for channel, counts in sorted(status.counts.items()):
-        values = [counts.get(s, 0) for s in DELIVERY_STATUSES]
+        values = [counts.get(s, 0) for s in COUNTED]
         rows.append((channel, values, sum(values)))
-    totals = [sum(row[1][i] for row in rows) for i in range(len(DELIVERY_STATUSES))]
+    totals = [sum(row[1][i] for row in rows) for i in range(len(COUNTED))]
     total = sum(totals)
-    finished = sum(t for s, t in zip(DELIVERY_STATUSES, totals, strict=True) if s in FINAL)
+    finished = sum(t for s, t in zip(COUNTED, totals, strict=True) if s in FINAL)
     return Progress(status.occurrence, rows, totals, total, finished)
 
 
@@ -322,15 +322,7 @@ async def message_page(request: Request, session: Working, message_id: str) -> R
         if progress and progress[0].occurrence is not None
         else 0
     )
-    status_labels = {
-        "sent": _("Sent"),
-        "pending": _("Pending"),
-        "sending": _("Being sent"),
-        "failed": _("Failed"),
-        "blocked": _("Blocked"),
-        "skipped": _("Skipped"),
-        "uncertain": _("Uncertain"),
-    }
+    status_labels = delivery_status_labels(_)
     return console.page(
         request,
         "campaign_message.html",
@@ -346,7 +338,7 @@ async def message_page(request: Request, session: Working, message_id: str) -> R
         previews=previews(message),
         progress=progress,
         waiting=waiting,
-        statuses=DELIVERY_STATUSES,
+        statuses=COUNTED,
         status_labels=status_labels,
         refresh=message.state == "sending",
     )

@@ -22,14 +22,15 @@ from bot.console.core import local_time
 from bot.console.labels import dispositions, statuses
 from handlers.content import Content
 from handlers.i18n import translator
+from storage.deliveries import STATUSES
 from storage.directory import Directory
 from storage.reports import MonthReport
 from storage.stats import SMALL
 
 __all__ = [
-    "DELIVERY_STATUSES",
     "ReportTable",
     "ReportView",
+    "delivery_status_labels",
     "report_csv",
     "report_html",
     "report_view",
@@ -37,7 +38,6 @@ __all__ = [
 
 Gettext = Callable[[str], str]
 
-DELIVERY_STATUSES = ("sent", "pending", "sending", "failed", "blocked", "skipped", "uncertain")
 CHANNELS = {"telegram": "Telegram", "zalo": "Zalo"}
 TEMPLATES = Path(__file__).parent / "templates"
 PRINT_CSS = Path(__file__).parent / "static" / "report.css"
@@ -69,9 +69,10 @@ class ReportView:
         return next(t for t in self.tables if t.key == key)
 
 
-def _delivery_status_labels(_: Gettext) -> dict[str, str]:
+def delivery_status_labels(_: Gettext) -> dict[str, str]:
     return {
         "sent": _("Sent"),
+        "resent": _("Sent again after a restart (may have arrived twice)"),
         "pending": _("Pending"),
         "sending": _("Being sent"),
         "failed": _("Failed"),
@@ -208,19 +209,18 @@ def report_view(
                 ),
             )
         )
-    status_labels = _delivery_status_labels(_)
+    status_labels = delivery_status_labels(_)
     channel_rows = []
     for channel in sorted(set(report.deliveries_by_status) | set(report.delivered_by_channel)):
         counts: Mapping[str, int] = report.deliveries_by_status.get(channel, {})
         channel_rows.append(
-            [CHANNELS.get(channel, channel)]
-            + [n(counts.get(status, 0)) for status in DELIVERY_STATUSES]
+            [CHANNELS.get(channel, channel)] + [n(counts.get(status, 0)) for status in STATUSES]
         )
     tables.append(
         ReportTable(
             "delivered-channel",
             _("Deliveries per channel"),
-            [_("Channel")] + [status_labels[s] for s in DELIVERY_STATUSES],
+            [_("Channel")] + [status_labels[s] for s in STATUSES],
             channel_rows,
         )
     )

@@ -94,6 +94,7 @@ def broadcaster(
     backoff_seconds: float = 60,
     batch: int = 50,
     workers: int = 1,
+    resend_in_flight: bool = True,
 ) -> Broadcaster:
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     return Broadcaster(
@@ -109,6 +110,7 @@ def broadcaster(
         batch=batch,
         workers=workers,
         poll_seconds=0.2,
+        resend_in_flight=resend_in_flight,
         **extra,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.bootstrap import bootstrap
@@ -153,6 +154,42 @@ async def test_workers_deliver_each_message_exactly_once(backend_settings: Setti
         counts = Counter(address for address, _ in sender.sent)
         assert len(counts) == 300 and set(counts.values()) == {1}
         assert (await campaigns.messages())[0].state == "scheduled"  # next year is due
+    finally:
+        await app.close()
+
+
+@pytest.mark.parametrize("resend", [True, False], ids=["resend", "drop"])
+async def test_deliveries_in_flight_when_a_worker_died(
+    backend_settings: Settings, resend: bool
+) -> None:
+    """A worker claimed 10 deliveries and died before recording them. Once the lease is over
+    they are sent again and counted as resent, or (drop) counted as uncertain and never sent."""
+    app = await bootstrap(backend_settings)
+    try:
+        clock = Clock(vn(2026, 6, 26, 8))
+        campaigns = service(app, clock)
+        await add_subscribers(app, range(1, 31))
+        await campaigns.load(campaign(message("all", yearly="06-26 09:00")))
+        [row] = await campaigns.messages()
+        await campaigns.send_now(row.id)
+        dead = await app.campaigns.deliveries.claim((row.id, 2026), "telegram", 10, clock(), "dead")
+        assert len(dead) == 10
+        sender = RecordingSender()
+        sending = broadcaster(app, {"telegram": sender}, clock, resend_in_flight=resend)
+        assert await sending.drain() == 20, "the claimed ones wait for the lease"
+        assert await sending.sweep() == 0, "a claim younger than the lease is left alone"
+        clock.advance(seconds=sending.lease.total_seconds() + 1)
+        assert await sending.sweep() == 10
+        await sending.drain()
+        counts = Counter(address for address, _ in sender.sent)
+        progress = await campaigns.progress(row.id, 2026)
+        if resend:
+            assert len(counts) == 30 and set(counts.values()) == {1}
+            assert progress == {"sent": 20, "resent": 10}
+        else:
+            assert len(counts) == 20
+            assert progress == {"sent": 20, "uncertain": 10}
+        assert (await campaigns.messages())[0].state == "scheduled", "the occurrence finished"
     finally:
         await app.close()
 
