@@ -13,6 +13,7 @@ import time
 import traceback
 import unicodedata
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -31,6 +32,8 @@ from storage.state import ChatKeys
 __all__ = ["Conversation", "FollowUp", "Limits"]
 
 log = logging.getLogger(__name__)
+
+LOCALES_KEPT = 10_000  # chats whose language is remembered in memory
 
 COMMANDS = {
     "/start": "start",
@@ -132,6 +135,9 @@ class Conversation:
         self._secret = secret
         self._followups: dict[bytes, FollowUp] = {}
         self.flood = FloodControl(self.limits.flood_per_second, self.limits.flood_burst)
+        # The language of chats seen lately, so that adapters and flood control can answer in
+        # it without loading the state again. Bounded, least recently used first out.
+        self._locales: OrderedDict[bytes, str] = OrderedDict()
         # One turn at a time per chat, so two quick messages cannot overwrite each other.
         self._locks: weakref.WeakValueDictionary[bytes, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -169,7 +175,7 @@ class Conversation:
             return await self._turn(chat, inbound)
 
     def _slow_down(self, chat: ChatKeys, inbound: Inbound) -> list[Outbound]:
-        locale = self.flood.locale(chat.tag) or self.locale_for(inbound.locale)
+        locale = self._locales.get(chat.tag) or self.locale_for(inbound.locale)
         _ = translator(locale).gettext
         return [Outbound(text=_("You are sending messages very fast; please wait a moment."))]
 
@@ -202,10 +208,18 @@ class Conversation:
                     )
                 )
             ]
-        self.flood.remember_locale(chat.tag, None if turn.forgotten else turn.locale)
-        if not turn.forgotten:
+        if turn.forgotten:
+            self._locales.pop(chat.tag, None)
+        else:
             await self.states.save(chat, turn.state)
+            self._remember_locale(chat.tag, turn.locale)
         return turn.replies
+
+    def _remember_locale(self, tag: bytes, locale: str) -> None:
+        self._locales[tag] = locale
+        self._locales.move_to_end(tag)
+        while len(self._locales) > LOCALES_KEPT:
+            self._locales.popitem(last=False)
 
     def _new_state(self, inbound: Inbound) -> dict[str, Any]:
         return {"locale": self.locale_for(inbound.locale), "step": "menu", "back": []}
@@ -218,8 +232,13 @@ class Conversation:
     async def saved_locale(self, chat: str) -> str | None:
         """The language a chat chose, or None when the chat has no conversation state.
 
-        For adapters that must answer on their own (a file refused before download)."""
-        state = await self.states.load(ChatKeys.of(self._secret, chat))
+        For adapters that must answer on their own (a file refused before download). A chat
+        that had a turn in this process lately is answered from memory."""
+        keys = ChatKeys.of(self._secret, chat)
+        known = self._locales.get(keys.tag)
+        if known is not None:
+            return known
+        state = await self.states.load(keys)
         return None if state is None else str(state.get("locale", self.default_locale))
 
     async def _dispatch(self, turn: Turn, fresh: bool) -> None:

@@ -32,7 +32,6 @@ class _Bucket:
     tokens: float
     updated: float
     notified: float | None = None
-    locale: str | None = None
 
 
 class FloodControl:
@@ -85,13 +84,3 @@ class FloodControl:
             bucket.notified = now
             return Verdict.NOTIFY
         return Verdict.DROP
-
-    def remember_locale(self, key: bytes, locale: str | None) -> None:
-        """The chat's language, so a throttled chat is answered in it without loading state."""
-        bucket = self._buckets.get(key)
-        if bucket is not None:
-            bucket.locale = locale
-
-    def locale(self, key: bytes) -> str | None:
-        bucket = self._buckets.get(key)
-        return None if bucket is None else bucket.locale

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import sealing
-from storage.db import Database
+from storage.db import Database, utc
 from storage.models import ConversationState, DraftAttachment, Throttle
 
 __all__ = ["ChatKeys", "StateStore", "ThrottleStore", "hour_ceiling"]
@@ -53,26 +54,34 @@ class StateStore:
         self._db = db
         self._ttl = ttl
 
+    # Load and save run once per message: plain statements on a connection, no ORM session,
+    # and one upsert instead of read-then-write (which on SQLite can also fail at once when
+    # another writer got in between the read and the write).
+
     async def load(self, chat: ChatKeys) -> dict[str, Any] | None:
-        async with self._db.sessions() as session:
-            row = await session.get(ConversationState, chat.tag)
-            if row is None or row.expires_at.replace(tzinfo=UTC) < datetime.now(UTC):
-                return None
-            data: dict[str, Any] = json.loads(sealing.open_sealed(chat.key, row.content, _CONTEXT))
-            return data
+        query = select(ConversationState.content, ConversationState.expires_at).where(
+            ConversationState.chat_tag == chat.tag
+        )
+        async with self._db.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        if row is None or utc(row.expires_at) < datetime.now(UTC):
+            return None
+        data: dict[str, Any] = json.loads(sealing.open_sealed(chat.key, row.content, _CONTEXT))
+        return data
 
     async def save(self, chat: ChatKeys, state: dict[str, Any]) -> None:
         sealed = sealing.seal(chat.key, json.dumps(state).encode(), _CONTEXT)
         expires = hour_ceiling(datetime.now(UTC) + self._ttl)
-        async with self._db.sessions.begin() as session:
-            row = await session.get(ConversationState, chat.tag)
-            if row is None:
-                session.add(
-                    ConversationState(chat_tag=chat.tag, content=sealed, expires_at=expires)
-                )
-            else:
-                row.content = sealed
-                row.expires_at = expires
+        insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
+        upsert = insert(ConversationState).values(
+            chat_tag=chat.tag, content=sealed, expires_at=expires
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[ConversationState.chat_tag],
+            set_={"content": upsert.excluded.content, "expires_at": upsert.excluded.expires_at},
+        )
+        async with self._db.engine.begin() as connection:
+            await connection.execute(upsert)
 
     async def forget(self, chat: ChatKeys) -> None:
         """Delete the chat's state and draft photos."""

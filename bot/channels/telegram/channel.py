@@ -39,6 +39,7 @@ from bot.channels.telegram.inbound import (
     upload_of,
 )
 from bot.channels.telegram.outbox import Outbox
+from bot.channels.telegram.responses import KeepResponseModels
 from bot.channels.telegram.retry import RetryMiddleware
 from bot.config import Settings
 from handlers.conversation import Conversation
@@ -59,6 +60,7 @@ def build_bot(settings: Settings, *, retry: RetryMiddleware | None = None) -> Bo
     if settings.telegram_token is None:
         raise ValueError("TIPLINE_TELEGRAM_TOKEN is not set")
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session.middleware(KeepResponseModels())
     session.middleware(retry or RetryMiddleware())
     return Bot(
         settings.telegram_token.get_secret_value(),
