@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import sealing
@@ -50,20 +50,29 @@ _PHOTO_CONTEXT = b"draft-photo"
 class StateStore:
     """Loads, saves and forgets conversation state and draft photos."""
 
+    # Load and save run once per message: two statements built once, executed on a plain
+    # connection (no ORM session), and an upsert instead of read-then-write (which on SQLite
+    # can also fail at once when another writer got in between the read and the write).
+
     def __init__(self, db: Database, ttl: timedelta) -> None:
         self._db = db
         self._ttl = ttl
-
-    # Load and save run once per message: plain statements on a connection, no ORM session,
-    # and one upsert instead of read-then-write (which on SQLite can also fail at once when
-    # another writer got in between the read and the write).
+        table = cast(Table, ConversationState.__table__)
+        self._load = select(table.c.content, table.c.expires_at).where(
+            table.c.chat_tag == bindparam("tag")
+        )
+        insert = sqlite.insert if db.is_sqlite else postgresql.insert
+        upsert = insert(table).values(
+            chat_tag=bindparam("tag"), content=bindparam("content"), expires_at=bindparam("expires")
+        )
+        self._save = upsert.on_conflict_do_update(
+            index_elements=[table.c.chat_tag],
+            set_={"content": upsert.excluded.content, "expires_at": upsert.excluded.expires_at},
+        )
 
     async def load(self, chat: ChatKeys) -> dict[str, Any] | None:
-        query = select(ConversationState.content, ConversationState.expires_at).where(
-            ConversationState.chat_tag == chat.tag
-        )
         async with self._db.engine.connect() as connection:
-            row = (await connection.execute(query)).first()
+            row = (await connection.execute(self._load, {"tag": chat.tag})).first()
         if row is None or utc(row.expires_at) < datetime.now(UTC):
             return None
         data: dict[str, Any] = json.loads(sealing.open_sealed(chat.key, row.content, _CONTEXT))
@@ -72,16 +81,10 @@ class StateStore:
     async def save(self, chat: ChatKeys, state: dict[str, Any]) -> None:
         sealed = sealing.seal(chat.key, json.dumps(state).encode(), _CONTEXT)
         expires = hour_ceiling(datetime.now(UTC) + self._ttl)
-        insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
-        upsert = insert(ConversationState).values(
-            chat_tag=chat.tag, content=sealed, expires_at=expires
-        )
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[ConversationState.chat_tag],
-            set_={"content": upsert.excluded.content, "expires_at": upsert.excluded.expires_at},
-        )
         async with self._db.engine.begin() as connection:
-            await connection.execute(upsert)
+            await connection.execute(
+                self._save, {"tag": chat.tag, "content": sealed, "expires": expires}
+            )
 
     async def forget(self, chat: ChatKeys) -> None:
         """Delete the chat's state and draft photos."""
