@@ -96,10 +96,13 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
     """Run the bot: web chat (and later channels) on HOST:PORT."""
-    from bot.server import run
+    from bot.server import loop_factory, run
 
     settings = load_settings()
-    asyncio.run(run(settings, host=host or settings.host, port=port or settings.port))
+    asyncio.run(
+        run(settings, host=host or settings.host, port=port or settings.port),
+        loop_factory=loop_factory(),
+    )
 
 
 @app.command()
@@ -109,7 +112,7 @@ def demo(
 ) -> None:
     """Set up demo queues and accounts (printed on screen), then serve web chat and console."""
     from bot.demo import prepare
-    from bot.server import run
+    from bot.server import loop_factory, run
 
     settings = load_settings()
     credentials = asyncio.run(prepare(settings))
@@ -134,7 +137,10 @@ def demo(
     console.print("Read tips here:  tipline tips list --officer canbo.demo")
     console.rule()
     if not setup_only:
-        asyncio.run(run(settings, host=settings.host, port=port or settings.port))
+        asyncio.run(
+            run(settings, host=settings.host, port=port or settings.port),
+            loop_factory=loop_factory(),
+        )
 
 
 # --- database ---------------------------------------------------------------------------------
