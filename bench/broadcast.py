@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/broadcast.py [--subscribers 100000] [--seconds 20]
                                         [--postgres URL] [--only sqlite|postgres]
+                                        [--materialise-only]
 
 For each database (SQLite always, PostgreSQL when reachable) it inserts the subscribers,
 then prints:
@@ -16,6 +17,9 @@ then prints:
   30 and the number of 429s;
 * peak memory (maxrss of this process; the fake server is another process) after each
   phase. Importing aiogram alone adds about 130 MB; the pipeline itself holds one batch.
+
+``--materialise-only`` stops after the materialisation (and its peak memory): the run for a
+million subscribers (``--subscribers 1000000 --only postgres --materialise-only``).
 """
 
 from __future__ import annotations
@@ -230,11 +234,15 @@ async def rate_run(app: App, seconds: float) -> None:
     )
 
 
-async def bench(url: str | None, subscribers: int, seconds: float) -> None:
+async def bench(url: str | None, subscribers: int, seconds: float, only_materialise: bool) -> None:
     print(f"{'PostgreSQL' if url else 'SQLite'}:")
     print(f"  maxrss at start: {maxrss_mb():.0f} MB")
     async with database(url, subscribers) as app:
         print(f"  maxrss with the subscribers inserted: {maxrss_mb():.0f} MB")
+        if only_materialise:
+            await start(app, "null")
+            print(f"  maxrss after materialising: {maxrss_mb():.0f} MB")
+            return
         null = NullSender()
         sending = broadcaster(app, null, per_second=None, chat_interval=None)
         await drain(app, sending, "null", "null sender, limits off")
@@ -270,13 +278,16 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=["sqlite", "postgres"], help="one database (memory figures apart)"
     )
+    parser.add_argument(
+        "--materialise-only", action="store_true", help="stop after materialising the deliveries"
+    )
     args = parser.parse_args()
     os.chdir(ROOT)
     if args.only != "postgres":
-        asyncio.run(bench(None, args.subscribers, args.seconds))
+        asyncio.run(bench(None, args.subscribers, args.seconds, args.materialise_only))
     if args.only != "sqlite":
         if postgres_reachable(args.postgres):
-            asyncio.run(bench(args.postgres, args.subscribers, args.seconds))
+            asyncio.run(bench(args.postgres, args.subscribers, args.seconds, args.materialise_only))
         else:
             print("PostgreSQL: not reachable at --postgres, skipped")
 
