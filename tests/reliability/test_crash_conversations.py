@@ -31,6 +31,7 @@ from bot.bootstrap import bootstrap
 from bot.config import Settings
 from storage.sealing import FAST_TEST_KDF
 from tests.e2e.server import BIN, free_port
+from tests.reliability.conftest import plant
 
 LONG = os.environ.get("TIPLINE_LONG_TESTS") == "1"
 KILLS = 5 if LONG else 1
@@ -172,8 +173,10 @@ class Outcome:
 
 
 async def converse(demo: Demo, number: int, rng: random.Random) -> Outcome:
-    session = f"crash{number:03d}-{rng.getrandbits(96):024x}"
-    outcome = Outcome(story=f"Crash test story {number:03d} {rng.getrandbits(32):08x}")
+    session = plant(f"crash{number:03d}-{rng.getrandbits(96):024x}", "web chat session")
+    outcome = Outcome(
+        story=plant(f"Crash test story {number:03d} {rng.getrandbits(32):08x}", "tip story")
+    )
     await asyncio.sleep(rng.random() * 0.5)  # not all at the same step
     step, unsure = 0, False  # unsure: SCRIPT[step] was in flight at a kill
     while step < len(SCRIPT):
@@ -201,6 +204,8 @@ async def converse(demo: Demo, number: int, rng: random.Random) -> Outcome:
         )
         if step == SEND:
             [outcome.receipt] = RECEIPT.findall("\n".join(texts))
+            plant(outcome.receipt, "receipt")
+            plant(outcome.receipt.replace(" ", ""), "receipt digits")
         step += 1
     return outcome
 

@@ -18,6 +18,7 @@ from storage.state import ChatKeys
 from tests.conftest import OFFICER, OFFICER_PASSWORD, POSTGRES_URL, make_settings, setup_hanoi
 from tests.dialog import Chat, english_chat
 from tests.flow.helpers import send_tip
+from tests.reliability.conftest import assert_no_canaries_in_postgres, plant
 
 pytestmark = pytest.mark.postgres
 
@@ -67,7 +68,7 @@ async def test_lost_connections_are_replaced_and_nothing_is_lost(
 ) -> None:
     app = pg_app
     await setup_hanoi(app)
-    await send_tip(app, "Filed before the connections were lost")
+    await send_tip(app, plant("Filed before the connections were lost", "tip story"))
     chat = await english_chat(app)
     await chat.talk(
         [
@@ -93,7 +94,7 @@ async def test_lost_connections_are_replaced_and_nothing_is_lost(
             ("1", "when"),
             ("1", "where"),
             ("Cổng trường", "what happened"),
-            ("Filed after the connections were lost", "added"),
+            (plant("Filed after the connections were lost", "tip story"), "added"),
         ]
     )
     await terminate_connections(postgres_database)
@@ -102,6 +103,7 @@ async def test_lost_connections_are_replaced_and_nothing_is_lost(
         "Filed after the connections were lost",
         "Filed before the connections were lost",
     ]
+    await assert_no_canaries_in_postgres(postgres_database)
 
 
 async def test_a_connection_lost_while_idle_in_the_pool_does_not_reach_the_user(
