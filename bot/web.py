@@ -82,9 +82,7 @@ def create_web_app(
         openapi_url="/api/openapi.json",
     )
     web.state.tipline = app
-    web.include_router(webchat.router)
-    web.include_router(api_v1.router)
-    console.mount(web, app)
+    # Webhooks first: routes are matched in order, and they take the most requests.
     if telegram is not None and telegram.mode == "webhook":
         from bot.channels.telegram import webhook
 
@@ -95,6 +93,9 @@ def create_web_app(
 
         web.state.zalo = zalo
         web.include_router(zalo_webhook.router)
+    web.include_router(webchat.router)
+    web.include_router(api_v1.router)
+    console.mount(web, app)
 
     web.add_middleware(SecurityHeaders)
 
