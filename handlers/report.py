@@ -487,6 +487,12 @@ async def _send(turn: Turn) -> None:
         turn.say(_("Some parts of the tip are missing; let's fill them in."))
         turn.goto("tip.category")
         return
+    if "receipt" not in draft:
+        # Chosen and saved (sealed, with the rest of the draft) before the tip is filed: if
+        # the process dies after filing but before this turn's state is saved, pressing
+        # "send" again finds the tip under this receipt instead of filing it twice.
+        draft["receipt"] = sealing.new_receipt()
+        await conversation.states.save(turn.chat, turn.state)
     location = draft.get("location")
     tip = TipDraft(
         category=draft["category"],
@@ -498,6 +504,7 @@ async def _send(turn: Turn) -> None:
         locale=turn.locale,
         location=(float(location[0]), float(location[1])) if location else None,
         photos=await conversation.states.photos(turn.chat),
+        receipt=draft["receipt"],
     )
     try:
         receipt = await conversation.desk.submit(tip)
@@ -511,6 +518,7 @@ async def _send(turn: Turn) -> None:
         turn.reprompt()
         return
     log.info("tip filed")
+    conversation.observer.tip_filed()
     await conversation.states.clear_photos(turn.chat)
     turn.state["draft"] = {}
     turn.state["back"] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ __all__ = [
     "hour_floor",
     "installation",
 ]
+
+log = logging.getLogger(__name__)
 
 STATUSES = ("new", "in_review", "actioned", "closed")
 
@@ -67,6 +70,7 @@ class TipDraft:
     locale: str
     location: tuple[float, float] | None = None
     photos: Sequence[bytes] = ()
+    receipt: str | None = None  # chosen before filing, so filing twice can be recognised
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,15 +192,27 @@ class TipVault:
         return True
 
     async def submit(self, draft: TipDraft) -> str:
-        """Seal and file a tip; returns the receipt digits (shown once, never stored)."""
+        """Seal and file a tip; returns the receipt digits (shown once, never stored).
+
+        With ``draft.receipt`` set and a tip already filed under it (the process died after
+        filing, before the conversation could save that it had), nothing is filed again:
+        the same receipt is returned."""
         queue = await self.route(draft.province_code, draft.commune_code)
         province_queue = await self.route(draft.province_code, None)
         async with self._db.sessions() as session:
             recovery = await session.get(RecoveryKey, draft.province_code)
         if recovery is None:
             raise NoQueue(draft.province_code)
-        receipt = sealing.new_receipt()
+        receipt = draft.receipt or sealing.new_receipt()
         keys = await self.derive(receipt)
+        if draft.receipt is not None:
+            async with self._db.sessions() as session:
+                filed = await session.scalar(
+                    select(Tip.id).where(Tip.receipt_lookup == keys.lookup)
+                )
+            if filed is not None:
+                log.info("a tip already filed under its receipt was not filed again")
+                return receipt
         tip_id = secrets.token_hex(6).upper()
         content = {
             "category": draft.category,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import event
+
 from bot.bootstrap import App
 from tests.conftest import BA_DINH, HANOI, HOAN_KIEM, OFFICER, OFFICER_PASSWORD, Police
 from tests.dialog import Chat, english_chat
@@ -263,3 +266,52 @@ async def test_vietnamese_is_the_default_language(app: App, police: Police) -> N
     await chat.press("Tiếng Việt")
     assert "Gửi tin báo ẩn danh" in [label for label, _ in chat.buttons]
     await chat.talk([("1", "mã biên nhận"), ("tiep tuc", "về việc gì")])
+
+
+async def test_a_tip_filed_just_before_a_crash_is_not_filed_twice(app: App, police: Police) -> None:
+    """The tip is filed, then the database refuses the conversation's own save (as when the
+    process dies between the two): pressing "send" again shows the same receipt and files
+    nothing more."""
+    chat = await english_chat(app)
+    await chat.talk(
+        [
+            ("/tobao", "16-digit receipt"),
+            ("1", "what is the tip"),
+            ("1", "province"),
+            ("ha noi", "commune"),
+            ("ba dinh", "which of these"),
+            ("1", "when"),
+            ("1", "where"),
+            ("Cổng trường", "what happened"),
+            ("Filed once only", "added"),
+            ("done", "photos"),
+            ("done", "check your tip"),
+        ]
+    )
+    saves: list[str] = []
+
+    def refuse_the_save_after_filing(_conn, _cursor, statement, parameters, _ctx, _many):  # type: ignore[no-untyped-def]
+        if "INSERT INTO tips" in statement:
+            saves.append("tip")
+        elif "INSERT INTO conversation_states" in statement and saves == ["tip"]:
+            saves.append("refused")
+            raise ConnectionResetError("the process died here")
+        return statement, parameters
+
+    engine = app.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", refuse_the_save_after_filing, retval=True)
+    try:
+        with pytest.raises(Exception):  # noqa: B017 (whatever the driver makes of it)
+            await chat.send("send")
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_the_save_after_filing)
+    assert saves == ["tip", "refused"]
+
+    await chat.send("help")
+    assert "check your tip" in chat.text.casefold(), "the chat is still at the review"
+    await chat.send("send")
+    receipt = chat.receipt()
+    [tip] = await opened_tips(app)
+    assert tip.content["description"] == ["Filed once only"]
+    view = await app.vault.check(receipt.replace(" ", ""))
+    assert view is not None and view.tip_id == tip.tip_id, "the receipt shown opens that tip"
