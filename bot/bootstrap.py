@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from bot.campaigns.service import CampaignService
 from bot.config import Settings, load_settings
+from bot.metrics import Metrics
 from handlers.content import Content
 from handlers.conversation import Conversation, Limits
 from storage.accounts import Accounts
@@ -48,6 +49,7 @@ class App:
     directory: Directory
     content: Content
     conversation: Conversation
+    metrics: Metrics
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -66,6 +68,7 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
     subscriptions = SubscriberStore(db, secret)
     directory = Directory.load()
     content = Content()
+    metrics = Metrics()
     conversation = Conversation(
         states=states,
         desk=vault,
@@ -87,6 +90,7 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
             flood_burst=settings.flood_burst,
         ),
         default_locale=settings.default_locale,
+        observer=metrics,
     )
     return App(
         settings=settings,
@@ -107,4 +111,5 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
         directory=directory,
         content=content,
         conversation=conversation,
+        metrics=metrics,
     )

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         description="Keys conversation state to chats; generated into data_dir when unset.",
     )
     log_level: str = "INFO"
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token for GET /metrics (Prometheus); unset turns the endpoint off.",
+    )
 
     default_locale: Literal["vi", "en"] = "vi"
     max_text_chars: int = 3000

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.datastructures import MutableHeaders
@@ -16,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot import api_v1, console
 from bot.bootstrap import App
 from bot.channels import webchat
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
@@ -116,5 +118,17 @@ def create_web_app(
     @web.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @web.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics (bot/metrics.py), for the bearer of TIPLINE_METRICS_TOKEN."""
+        token = app.settings.metrics_token
+        if token is None:
+            raise HTTPException(404)
+        expected = f"Bearer {token.get_secret_value()}".encode()
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return Response(app.metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
 
     return web

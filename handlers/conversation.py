@@ -23,7 +23,7 @@ from handlers.content import Content
 from handlers.flood import FloodControl, Verdict
 from handlers.flow import STEPS, Input, Turn
 from handlers.i18n import translator
-from handlers.ports import StateRepository, Subscriptions, Throttle, TipDesk
+from handlers.ports import Observer, StateRepository, Subscriptions, Throttle, TipDesk, Unobserved
 from handlers.types import Inbound, Outbound
 from storage.directory import Directory, normalize
 from storage.sealing import ReceiptKeys
@@ -123,6 +123,7 @@ class Conversation:
         secret: bytes,
         limits: Limits | None = None,
         default_locale: str = "vi",
+        observer: Observer | None = None,
     ) -> None:
         self.states = states
         self.desk = desk
@@ -132,6 +133,7 @@ class Conversation:
         self.content = content
         self.limits = limits or Limits()
         self.default_locale = default_locale
+        self.observer: Observer = observer or Unobserved()
         self._secret = secret
         self._followups: dict[bytes, FollowUp] = {}
         self.flood = FloodControl(self.limits.flood_per_second, self.limits.flood_burst)
@@ -167,19 +169,28 @@ class Conversation:
         verdict = self.flood.check(chat.tag)
         if verdict is not Verdict.ALLOW:
             # Dropped unread: nothing is loaded or stored, the chat's lock is not queued on.
+            self.observer.turn(inbound.chat, "throttled")
             return self._slow_down(chat, inbound) if verdict is Verdict.NOTIFY else []
         lock = self._locks.get(chat.tag)
         if lock is None:
             lock = self._locks[chat.tag] = asyncio.Lock()
         async with lock:
-            return await self._turn(chat, inbound)
+            started = time.perf_counter()
+            result = "failed"
+            try:
+                replies, answered = await self._turn(chat, inbound)
+                result = "answered" if answered else "failed"
+            finally:
+                self.observer.turn(inbound.chat, result, time.perf_counter() - started)
+            return replies
 
     def _slow_down(self, chat: ChatKeys, inbound: Inbound) -> list[Outbound]:
         locale = self._locales.get(chat.tag) or self.locale_for(inbound.locale)
         _ = translator(locale).gettext
         return [Outbound(text=_("You are sending messages very fast; please wait a moment."))]
 
-    async def _turn(self, chat: ChatKeys, inbound: Inbound) -> list[Outbound]:
+    async def _turn(self, chat: ChatKeys, inbound: Inbound) -> tuple[list[Outbound], bool]:
+        """The replies, and whether the turn went as planned (not "something went wrong")."""
         state = await self.states.load(chat)
         fresh = state is None
         if state is None:
@@ -207,13 +218,13 @@ class Conversation:
                         "please try again in a moment."
                     )
                 )
-            ]
+            ], False
         if turn.forgotten:
             self._locales.pop(chat.tag, None)
         else:
             await self.states.save(chat, turn.state)
             self._remember_locale(chat.tag, turn.locale)
-        return turn.replies
+        return turn.replies, True
 
     def _remember_locale(self, tag: bytes, locale: str) -> None:
         self._locales[tag] = locale

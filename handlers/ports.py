@@ -13,7 +13,7 @@ from storage.state import ChatKeys
 from storage.subscriptions import Subscription
 from storage.vault import ReporterView, TipDraft
 
-__all__ = ["StateRepository", "Subscriptions", "Throttle", "TipDesk"]
+__all__ = ["Observer", "StateRepository", "Subscriptions", "Throttle", "TipDesk", "Unobserved"]
 
 
 class StateRepository(Protocol):
@@ -48,3 +48,20 @@ class Subscriptions(Protocol):
     async def save(self, chat: str, subscription: Subscription) -> None: ...
     async def stop(self, chat: str) -> bool: ...
     async def forget(self, chat: str) -> bool: ...
+
+
+class Observer(Protocol):
+    """Operational counts (bot/metrics.py). Told a chat key only for its channel prefix."""
+
+    def turn(self, chat: str, result: str, seconds: float | None = None) -> None: ...
+    def tip_filed(self) -> None: ...
+
+
+class Unobserved:
+    """An :class:`Observer` that keeps nothing."""
+
+    def turn(self, chat: str, result: str, seconds: float | None = None) -> None:
+        pass
+
+    def tip_filed(self) -> None:
+        pass

@@ -49,6 +49,7 @@ from bot.campaigns.limits import ChatPacer, TokenBucket
 from bot.campaigns.sending import Sender, SendOutcome
 from bot.campaigns.service import Clock, system_clock
 from bot.campaigns.timing import in_quiet_hours, quiet_hours_end
+from bot.metrics import Metrics
 from storage.campaigns import CampaignStore, MessageRow
 from storage.deliveries import Claimed, DeliveryStore, Outcome
 from storage.sealing import SealingError
@@ -111,6 +112,7 @@ class Broadcaster:
         poll_seconds: float = 1.0,
         lease: timedelta = timedelta(seconds=120),
         resend_in_flight: bool = True,
+        metrics: Metrics | None = None,
         clock: Clock = system_clock,
     ) -> None:
         self.campaigns = campaigns
@@ -127,6 +129,7 @@ class Broadcaster:
         self.poll_seconds = poll_seconds
         self.lease = lease
         self.resend_in_flight = resend_in_flight
+        self.metrics = metrics
         self.clock = clock
         self.instance = secrets.token_hex(6)
         self._messages: dict[int, tuple[float, MessageRow]] = {}
@@ -237,6 +240,11 @@ class Broadcaster:
                     break
                 outcomes = await asyncio.gather(*(self._deliver(channel, c) for c in claimed))
                 await self.deliveries.record(outcomes, self.clock(), worker)
+                if self.metrics is not None:
+                    for outcome in outcomes:
+                        # A 429 is the only retry that is not counted as an attempt.
+                        rate_limited = outcome.status == "retry" and not outcome.attempted
+                        self.metrics.delivery(name, outcome.status, rate_limited=rate_limited)
                 handled += len(claimed)
                 if len(claimed) < tokens:
                     break

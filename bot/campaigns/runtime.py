@@ -83,6 +83,7 @@ class CampaignRuntime:
             poll_seconds=settings.broadcast_poll_seconds,
             lease=timedelta(seconds=settings.broadcast_lease_seconds),
             resend_in_flight=settings.broadcast_in_flight == "resend",
+            metrics=app.metrics,
             clock=app.campaigns.clock,
         )
         self.scheduler = (
