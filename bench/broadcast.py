@@ -186,9 +186,16 @@ async def start(app: App, key: str) -> tuple[int, int]:
     return row.id, result.occurrence
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def drain(app: App, sending: Broadcaster, key: str, label: str) -> float:
     message_id, occurrence = await start(app, key)
     started = time.perf_counter()
+    cpu = cpu_seconds()
     await sending.start()
     total = sum((await app.campaigns.progress(message_id, occurrence)).values())
     while True:
@@ -197,10 +204,14 @@ async def drain(app: App, sending: Broadcaster, key: str, label: str) -> float:
             break
         await asyncio.sleep(0.2)
     elapsed = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu
     await sending.stop()
-    rate = counts.get("sent", 0) / elapsed
+    sent = counts.get("sent", 0)
+    rate = sent / elapsed
     print(
-        f"  {label}: {counts.get('sent', 0):,} sent in {elapsed:.1f} s = {rate:,.0f} deliveries/s"
+        f"  {label}: {sent:,} sent in {elapsed:.1f} s = {rate:,.0f} deliveries/s; "
+        f"CPU of this process {cpu / max(sent, 1) * 1000:.2f} ms/delivery "
+        f"({cpu / elapsed:.0%} of a core)"
     )
     return rate
 
@@ -283,11 +294,21 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.chdir(ROOT)
+    from bot.eventloop import loop_factory
+
+    factory = loop_factory()  # the event loop tipline serve runs on
+    print(f"event loop: {'uvloop' if factory else 'asyncio'}")
     if args.only != "postgres":
-        asyncio.run(bench(None, args.subscribers, args.seconds, args.materialise_only))
+        asyncio.run(
+            bench(None, args.subscribers, args.seconds, args.materialise_only),
+            loop_factory=factory,
+        )
     if args.only != "sqlite":
         if postgres_reachable(args.postgres):
-            asyncio.run(bench(args.postgres, args.subscribers, args.seconds, args.materialise_only))
+            asyncio.run(
+                bench(args.postgres, args.subscribers, args.seconds, args.materialise_only),
+                loop_factory=factory,
+            )
         else:
             print("PostgreSQL: not reachable at --postgres, skipped")
 

@@ -202,7 +202,7 @@ async def _open(
 
 
 def _load_process(pipe: Connection) -> None:
-    from bot.server import loop_factory
+    from bot.eventloop import loop_factory
 
     users = _Users()
     while True:
@@ -588,7 +588,7 @@ def main() -> None:
     parser.add_argument("--profile", help="pyinstrument the tip saturation run into FILE.<db>.html")
     args = parser.parse_args()
     os.chdir(ROOT)
-    from bot.server import loop_factory
+    from bot.eventloop import loop_factory
 
     factory = loop_factory()
     print(f"event loop: {'uvloop' if factory else 'asyncio'} (as in tipline serve)")

@@ -95,8 +95,10 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
-    """Run the bot: web chat (and later channels) on HOST:PORT."""
-    from bot.server import loop_factory, run
+    """Run the service on HOST:PORT: web chat, police console and API, Telegram and Zalo when
+    their tokens are set (polling or webhook), and campaign delivery."""
+    from bot.eventloop import loop_factory
+    from bot.server import run
 
     settings = load_settings()
     asyncio.run(
@@ -112,7 +114,8 @@ def demo(
 ) -> None:
     """Set up demo queues and accounts (printed on screen), then serve web chat and console."""
     from bot.demo import prepare
-    from bot.server import loop_factory, run
+    from bot.eventloop import loop_factory
+    from bot.server import run
 
     settings = load_settings()
     credentials = asyncio.run(prepare(settings))

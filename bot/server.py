@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -18,21 +17,11 @@ from bot.web import create_web_app
 if TYPE_CHECKING:
     from bot.campaigns.runtime import CampaignRuntime
 
-__all__ = ["loop_factory", "run", "start_campaigns"]
+__all__ = ["run", "start_campaigns"]
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 600
-
-
-def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop where it is installed (a third less CPU per webhook update in
-    ``bench/updates.py``), else asyncio's own (None)."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
 
 
 async def housekeeping(app: App) -> None:

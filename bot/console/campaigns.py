@@ -37,7 +37,6 @@ from bot.campaigns.schema import (
     sent_text,
 )
 from bot.campaigns.service import MessageStatus, local_time, rule_of
-from bot.channels.telegram.campaign import markdown_parts
 from bot.channels.zalo.render import split as zalo_split
 from bot.console.core import (
     LOCAL_TIME,
@@ -235,6 +234,10 @@ def _visible(telegram_html: str) -> int:
 def previews(message: MessageRow) -> list[Preview]:
     """The body in each language as Telegram (HTML, ≤ 4096 per part), Zalo (plain text,
     ≤ 2000 per part) and the web chat (plain text) show it."""
+    # Imported here: the Telegram package loads aiogram (about 150 MB and 2.5 s), which a
+    # service without Telegram, and every other console page, can do without.
+    from bot.channels.telegram.campaign import markdown_parts
+
     result = []
     for language, body in message.bodies.items():
         telegram = [
