@@ -99,6 +99,31 @@ def wait_until(condition: object, seconds: float, what: str, log: Path) -> None:
         time.sleep(0.02)
 
 
+def kill_at(env: dict[str, str], log: Path, fake: FakeTelegram, sent: int) -> None:
+    """Serve until the fake has received ``sent`` messages, then ``kill -9``."""
+    process = serve(env, log)
+    try:
+        wait_until(lambda: delivered(fake).total() >= sent, 120, f"{sent:,} messages", log)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+
+def serve_until_resolved(env: dict[str, str], log: Path, database: Path, seconds: float) -> None:
+    """Serve until no delivery is pending or being sent, then stop gracefully."""
+    process = serve(env, log)
+    try:
+        wait_until(
+            lambda: not {"pending", "sending"} & set(statuses(database)),
+            seconds,
+            "every delivery to be resolved",
+            log,
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+
 def test_kill_9_mid_broadcast_then_restart(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     database = data_dir / "tipline.db"
@@ -123,27 +148,11 @@ def test_kill_9_mid_broadcast_then_restart(tmp_path: Path) -> None:
             "TIPLINE_BROADCAST_IN_FLIGHT": "drop",
             "TIPLINE_BROADCAST_POLL_SECONDS": "0.2",
         }
-        first = serve(env, log)
-        try:
-            wait_until(lambda: sum(delivered(fake).values()) >= 600, 60, "600 messages", log)
-        finally:
-            first.send_signal(signal.SIGKILL)
-            first.wait(10)
-        at_kill = sum(delivered(fake).values())
+        kill_at(env, log, fake, 600)
+        at_kill = delivered(fake).total()
         assert at_kill < SUBSCRIBERS, "the kill came before the end"
         left_sending = statuses(database).get("sending", 0)
-
-        second = serve(env, log)
-        try:
-            wait_until(
-                lambda: not {"pending", "sending"} & set(statuses(database)),
-                60,
-                "every delivery to be resolved",
-                log,
-            )
-        finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(30)
+        serve_until_resolved(env, log, database, 60)
         received = delivered(fake)
 
     final = statuses(database)

@@ -4,10 +4,8 @@ from bot.bootstrap import App
 from tests.dialog import Chat, english_chat
 
 
-async def send_tip(
-    app: App, description: str = "A dealer near the school gate"
-) -> tuple[Chat, str]:
-    """Send a complete tip to Phường Ba Đình by typing; returns the chat and its receipt."""
+async def tip_to_review(app: App, description: str = "A dealer near the school gate") -> Chat:
+    """Type a tip to Phường Ba Đình up to its review, in English; returns the chat."""
     chat = await english_chat(app)
     await chat.talk(
         [
@@ -22,7 +20,15 @@ async def send_tip(
             (description, "added"),
             ("done", "photos"),
             ("done", "check your tip"),
-            ("send", "receipt"),
         ]
     )
+    return chat
+
+
+async def send_tip(
+    app: App, description: str = "A dealer near the school gate"
+) -> tuple[Chat, str]:
+    """Send a complete tip to Phường Ba Đình by typing; returns the chat and its receipt."""
+    chat = await tip_to_review(app, description)
+    await chat.talk([("send", "receipt")])
     return chat, chat.receipt()

@@ -8,6 +8,7 @@ from sqlalchemy import event
 from bot.bootstrap import App
 from tests.conftest import BA_DINH, HANOI, HOAN_KIEM, OFFICER, OFFICER_PASSWORD, Police
 from tests.dialog import Chat, english_chat
+from tests.flow.helpers import tip_to_review
 
 
 async def opened_tips(app: App) -> list:
@@ -272,22 +273,7 @@ async def test_a_tip_filed_just_before_a_crash_is_not_filed_twice(app: App, poli
     """The tip is filed, then the database refuses the conversation's own save (as when the
     process dies between the two): pressing "send" again shows the same receipt and files
     nothing more."""
-    chat = await english_chat(app)
-    await chat.talk(
-        [
-            ("/tobao", "16-digit receipt"),
-            ("1", "what is the tip"),
-            ("1", "province"),
-            ("ha noi", "commune"),
-            ("ba dinh", "which of these"),
-            ("1", "when"),
-            ("1", "where"),
-            ("Cổng trường", "what happened"),
-            ("Filed once only", "added"),
-            ("done", "photos"),
-            ("done", "check your tip"),
-        ]
-    )
+    chat = await tip_to_review(app, "Filed once only")
     saves: list[str] = []
 
     def refuse_the_save_after_filing(_conn, _cursor, statement, parameters, _ctx, _many):  # type: ignore[no-untyped-def]

@@ -209,7 +209,6 @@ def canary_sweep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         handler.close()
         root.setLevel(levels[0])
         quiet.setLevel(levels[1])
-    assert len(PLANTED) > 1, "the suite planted its canaries"
     found = find_canaries(base)
     assert not found, f"planted secrets found at rest: {found}"
 

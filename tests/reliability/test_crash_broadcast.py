@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import sqlite3
 from pathlib import Path
 
 from storage.sealing import FAST_TEST_KDF
 from storage.subscriptions import AddressBook
-from tests.campaigns.test_kill9 import SECRET, delivered, prepare, serve, statuses, wait_until
+from tests.campaigns.test_kill9 import (
+    SECRET,
+    delivered,
+    kill_at,
+    prepare,
+    serve_until_resolved,
+    statuses,
+)
 from tests.channels.test_telegram_cli import fake_in_a_thread
 
 LONG = os.environ.get("TIPLINE_LONG_TESTS") == "1"
@@ -39,7 +45,7 @@ def resent_chats(database: Path) -> set[int]:
 
 def test_kill_9_at_random_points_of_a_broadcast_to_10000(tmp_path: Path) -> None:
     rng = random.Random(SEED)
-    kill_at = sorted(rng.sample(range(500, SUBSCRIBERS - 500), KILLS))
+    kill_points = sorted(rng.sample(range(500, SUBSCRIBERS - 500), KILLS))
     data_dir = tmp_path / "data"
     database = data_dir / "tipline.db"
     log = tmp_path / "serve.log"
@@ -63,30 +69,10 @@ def test_kill_9_at_random_points_of_a_broadcast_to_10000(tmp_path: Path) -> None
             "TIPLINE_BROADCAST_LEASE_SECONDS": "2",
             "TIPLINE_BROADCAST_POLL_SECONDS": "0.2",
         }
-        for point in kill_at:
-            process = serve(env, log)
-            try:
-                wait_until(
-                    lambda goal=point: delivered(fake).total() >= goal,  # type: ignore[misc]
-                    120,
-                    f"{point:,} sent",
-                    log,
-                )
-            finally:
-                process.send_signal(signal.SIGKILL)
-                process.wait(10)
+        for point in kill_points:
+            kill_at(env, log, fake, point)
             in_flight.append(statuses(database).get("sending", 0))
-        last = serve(env, log)
-        try:
-            wait_until(
-                lambda: not {"pending", "sending"} & set(statuses(database)),
-                180,
-                "every delivery to be resolved",
-                log,
-            )
-        finally:
-            last.send_signal(signal.SIGTERM)
-            last.wait(30)
+        serve_until_resolved(env, log, database, 180)
         received = delivered(fake)
 
     final = statuses(database)
@@ -94,7 +80,7 @@ def test_kill_9_at_random_points_of_a_broadcast_to_10000(tmp_path: Path) -> None
     twice = sorted(chat for chat, count in received.items() if count > 1)
     missing = sorted(set(range(1, SUBSCRIBERS + 1)) - set(received))
     print(
-        f"\nseed {SEED}: kill -9 after {kill_at} messages, {in_flight} rows in flight; "
+        f"\nseed {SEED}: kill -9 after {kill_points} messages, {in_flight} rows in flight; "
         f"final {final}; received twice {len(twice)}, missing {len(missing)}, "
         f"resent {len(resent)}"
     )

@@ -17,7 +17,7 @@ from bot.bootstrap import App, bootstrap
 from storage.state import ChatKeys
 from tests.conftest import OFFICER, OFFICER_PASSWORD, POSTGRES_URL, make_settings, setup_hanoi
 from tests.dialog import Chat, english_chat
-from tests.flow.helpers import send_tip
+from tests.flow.helpers import send_tip, tip_to_review
 from tests.reliability.conftest import assert_no_canaries_in_postgres, plant
 
 pytestmark = pytest.mark.postgres
@@ -126,22 +126,7 @@ async def test_a_connection_lost_in_the_middle_of_a_step_gets_the_polite_reply(
     "what you entered is kept", the chat stays at its step, and sending again works."""
     app = pg_app
     await setup_hanoi(app)
-    chat = await english_chat(app)
-    await chat.talk(
-        [
-            ("/tobao", "16-digit receipt"),
-            ("1", "what is the tip"),
-            ("1", "province"),
-            ("ha noi", "commune"),
-            ("ba dinh", "which of these"),
-            ("1", "when"),
-            ("1", "where"),
-            ("Cổng trường", "what happened"),
-            ("Lost in the middle of sending", "added"),
-            ("done", "photos"),
-            ("done", "check your tip"),
-        ]
-    )
+    chat = await tip_to_review(app, "Lost in the middle of sending")
     armed = [True]
 
     def die_while_filing(_conn, _cursor, statement, parameters, _context, _many):  # type: ignore[no-untyped-def]

@@ -17,10 +17,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("deliveries") as batch:
-        batch.add_column(
-            sa.Column("redelivered", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    # A plain ADD COLUMN (SQLite allows it with a default): the deliveries table can hold
+    # millions of rows, which a batch migration would copy.
+    op.add_column(
+        "deliveries",
+        sa.Column("redelivered", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:
