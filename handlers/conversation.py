@@ -7,12 +7,10 @@ help, menu) are handled here; each step's own logic lives in :mod:`handlers.menu
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import traceback
 import unicodedata
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +21,7 @@ from handlers.content import Content
 from handlers.flood import FloodControl, Verdict
 from handlers.flow import STEPS, Input, Turn
 from handlers.i18n import translator
+from handlers.locks import KeyedLocks
 from handlers.ports import Observer, StateRepository, Subscriptions, Throttle, TipDesk, Unobserved
 from handlers.types import Inbound, Outbound
 from storage.directory import Directory, normalize
@@ -141,9 +140,7 @@ class Conversation:
         # it without loading the state again. Bounded, least recently used first out.
         self._locales: OrderedDict[bytes, str] = OrderedDict()
         # One turn at a time per chat, so two quick messages cannot overwrite each other.
-        self._locks: weakref.WeakValueDictionary[bytes, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks: KeyedLocks[bytes] = KeyedLocks()
 
     # --- follow-up sessions (memory only) ------------------------------------------------
 
@@ -171,10 +168,7 @@ class Conversation:
             # Dropped unread: nothing is loaded or stored, the chat's lock is not queued on.
             self.observer.turn(inbound.chat, "throttled")
             return self._slow_down(chat, inbound) if verdict is Verdict.NOTIFY else []
-        lock = self._locks.get(chat.tag)
-        if lock is None:
-            lock = self._locks[chat.tag] = asyncio.Lock()
-        async with lock:
+        async with self._locks[chat.tag]:
             started = time.perf_counter()
             result = "failed"
             try:

@@ -10,13 +10,9 @@ its in-memory FSM storage would otherwise keep a registry of every chat id.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hmac
 import logging
-import weakref
 from collections import deque
-from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Literal
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -41,9 +37,12 @@ from bot.channels.telegram.inbound import (
 from bot.channels.telegram.outbox import Outbox
 from bot.channels.telegram.responses import KeepResponseModels
 from bot.channels.telegram.retry import RetryMiddleware
+from bot.channels.turns import TurnsInProgress
+from bot.channels.webhooks import secret_matches
 from bot.config import Settings
 from handlers.conversation import Conversation
 from handlers.i18n import translator
+from handlers.locks import KeyedLocks
 from handlers.types import Attachment, Inbound
 
 __all__ = ["ALLOWED_UPDATES", "TelegramChannel", "build_bot"]
@@ -93,9 +92,9 @@ class TelegramChannel:
         # second round of propagation.
         self.dispatcher.message.register(self.on_message)
         self.dispatcher.callback_query.register(self.on_callback)
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks: KeyedLocks[int] = KeyedLocks()  # one update at a time per chat
         self._recent_updates: deque[int] = deque(maxlen=1000)
-        self._busy: set[asyncio.Task[Any]] = set()
+        self._busy = TurnsInProgress()
         self._polling: asyncio.Task[None] | None = None
 
     @property
@@ -146,8 +145,7 @@ class TelegramChannel:
             except Exception as error:
                 log.error("telegram: polling had failed: %s", privacy.where(error))
             self._polling = None
-        if self._busy:
-            await asyncio.wait(set(self._busy), timeout=30)
+        await self._busy.wait()
         await self.bot.session.close()
         log.info("telegram channel stopped")
 
@@ -155,9 +153,7 @@ class TelegramChannel:
 
     def webhook_secret_matches(self, given: str | None) -> bool:
         """Constant-time check of ``X-Telegram-Bot-Api-Secret-Token``."""
-        if self._secret is None or given is None:
-            return False
-        return hmac.compare_digest(given.encode("latin-1", "replace"), self._secret)
+        return secret_matches(given, self._secret)
 
     async def process(self, update: Update) -> None:
         """Handle one webhook update (Telegram may send one again: it is handled once)."""
@@ -171,7 +167,7 @@ class TelegramChannel:
 
     async def on_message(self, message: Message) -> None:
         try:
-            with self._in_progress():
+            with self._busy.current():
                 if message.chat.type == ChatType.PRIVATE:
                     await self._private(message)
                 else:
@@ -192,8 +188,8 @@ class TelegramChannel:
             chat=chat_key(chat_id), payload=query.data, locale=language_hint(query.from_user)
         )
         try:
-            with self._in_progress():
-                async with self._lock(chat_id):
+            with self._busy.current():
+                async with self._locks[chat_id]:
                     locale = await self._follow(chat_id, inbound.chat, inbound.locale)
                     await self._turn(chat_id, inbound, locale)
         except Exception as error:
@@ -203,7 +199,7 @@ class TelegramChannel:
         chat_id = message.chat.id
         key = chat_key(chat_id)
         hint = language_hint(message.from_user)
-        async with self._lock(chat_id):
+        async with self._locks[chat_id]:
             locale = await self._follow(chat_id, key, hint)
             self.outbox.history.add(chat_id, message.message_id)
             for inbound in await self._inbounds(message, key, hint, locale):
@@ -294,22 +290,3 @@ class TelegramChannel:
             # Saved state means messages from before this process that it cannot delete.
             self.outbox.history.begin(chat_id, complete=saved is None)
         return saved or self.conversation.locale_for(hint)
-
-    def _lock(self, chat_id: int) -> asyncio.Lock:
-        """One update at a time per chat, so replies keep their order."""
-        lock = self._locks.get(chat_id)
-        if lock is None:
-            lock = self._locks[chat_id] = asyncio.Lock()
-        return lock
-
-    @contextlib.contextmanager
-    def _in_progress(self) -> Iterator[None]:
-        """Mark the current task as a turn that :meth:`stop` waits for."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._busy.add(task)
-        try:
-            yield
-        finally:
-            if task is not None:
-                self._busy.discard(task)

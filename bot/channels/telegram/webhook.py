@@ -17,13 +17,13 @@ from pydantic import ValidationError
 
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.privacy import where
+from bot.channels.webhooks import read_limited
 
 __all__ = ["SECRET_HEADER", "router"]
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
-MAX_UPDATE_BYTES = 1024 * 1024
 
 router = APIRouter()
 
@@ -34,12 +34,10 @@ async def webhook(request: Request) -> Response:
     if not channel.webhook_secret_matches(request.headers.get(SECRET_HEADER)):
         log.warning("telegram webhook: a call without the right secret token was refused")
         return Response(status_code=401)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_UPDATE_BYTES:
-            log.warning("telegram webhook: an oversized body was refused")
-            return Response(status_code=413)
+    body = await read_limited(request)
+    if body is None:
+        log.warning("telegram webhook: an oversized body was refused")
+        return Response(status_code=413)
     try:
         update = Update.model_validate_json(body, context={"bot": channel.bot})
     except ValidationError:

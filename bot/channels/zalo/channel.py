@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
-import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
+from bot.channels.turns import TurnsInProgress
+from bot.channels.webhooks import secret_matches
 from bot.channels.zalo import privacy
 from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.errors import ZaloError, ZaloNoUpdates, ZaloUnauthorized
@@ -27,6 +27,7 @@ from bot.channels.zalo.updates import IMAGE, TEXT, Event, MalformedUpdate, chat_
 from bot.config import Settings
 from handlers.conversation import Conversation
 from handlers.i18n import translator
+from handlers.locks import KeyedLocks
 from handlers.types import Attachment, Inbound
 
 __all__ = ["ZaloChannel", "build_client"]
@@ -70,8 +71,8 @@ class ZaloChannel:
         self._sleep = sleep
         self._recent = Recent()
         self._hinted = Cooldown()
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._busy: set[asyncio.Task[Any]] = set()
+        self._locks: KeyedLocks[str] = KeyedLocks()  # one event at a time per chat
+        self._busy = TurnsInProgress()
         self._polling: asyncio.Task[None] | None = None
 
     @property
@@ -105,8 +106,7 @@ class ZaloChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
             self._polling = None
-        if self._busy:
-            await asyncio.wait(set(self._busy), timeout=30)
+        await self._busy.wait()
         await self.client.close()
         log.info("zalo channel stopped")
 
@@ -114,9 +114,7 @@ class ZaloChannel:
 
     def webhook_secret_matches(self, given: str | None) -> bool:
         """Constant-time check of ``X-Bot-Api-Secret-Token``."""
-        if self._secret is None or given is None:
-            return False
-        return hmac.compare_digest(given.encode("latin-1", "replace"), self._secret)
+        return secret_matches(given, self._secret)
 
     # --- polling -------------------------------------------------------------------------------
 
@@ -154,9 +152,7 @@ class ZaloChannel:
                     continue
                 if event is not None:
                     # Concurrently across chats; the chat's lock keeps each chat in order.
-                    task = asyncio.create_task(self.handle(event))
-                    self._busy.add(task)
-                    task.add_done_callback(self._busy.discard)
+                    self._busy.add(asyncio.create_task(self.handle(event)))
 
     # --- events --------------------------------------------------------------------------------
 
@@ -166,8 +162,8 @@ class ZaloChannel:
             log.info("zalo: a repeated event was ignored")
             return
         try:
-            with self._in_progress():
-                async with self._lock(event.chat_id):
+            with self._busy.current():
+                async with self._locks[event.chat_id]:
                     if event.group:
                         await self._group(event)
                     else:
@@ -245,21 +241,3 @@ class ZaloChannel:
         )
 
     # --- helpers -------------------------------------------------------------------------------
-
-    def _lock(self, chat_id: str) -> asyncio.Lock:
-        lock = self._locks.get(chat_id)
-        if lock is None:
-            lock = self._locks[chat_id] = asyncio.Lock()
-        return lock
-
-    @contextlib.contextmanager
-    def _in_progress(self) -> Iterator[None]:
-        """Mark the current task as a turn that :meth:`stop` waits for."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._busy.add(task)
-        try:
-            yield
-        finally:
-            if task is not None:
-                self._busy.discard(task)

@@ -15,6 +15,7 @@ import logging
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from bot.channels.webhooks import read_limited
 from bot.channels.zalo.channel import ZaloChannel
 from bot.channels.zalo.updates import MalformedUpdate, parse
 
@@ -23,7 +24,6 @@ __all__ = ["SECRET_HEADER", "router"]
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
-MAX_UPDATE_BYTES = 1024 * 1024
 
 router = APIRouter()
 
@@ -34,12 +34,10 @@ async def webhook(request: Request) -> Response:
     if not channel.webhook_secret_matches(request.headers.get(SECRET_HEADER)):
         log.warning("zalo webhook: a call without the right secret token was refused")
         return Response(status_code=401)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_UPDATE_BYTES:
-            log.warning("zalo webhook: an oversized body was refused")
-            return Response(status_code=413)
+    body = await read_limited(request)
+    if body is None:
+        log.warning("zalo webhook: an oversized body was refused")
+        return Response(status_code=413)
     try:
         event = parse(json.loads(body))
     except (ValueError, RecursionError, MalformedUpdate) as error:
