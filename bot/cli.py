@@ -7,14 +7,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from bot.bootstrap import App, bootstrap
+from bot.bootstrap import App
 from bot.campaigns.commands import campaigns_app
+from bot.commandline import console, fail, run_on_app
 from bot.config import load_settings
 from storage import sealing
 from storage.accounts import LoginFailed
@@ -49,33 +49,15 @@ tokens_app = typer.Typer(help="API tokens for police case systems.", no_args_is_
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(campaigns_app, name="campaigns")
 
-console = Console()
-
-
-def _run(work: Callable[[App], Awaitable[Any]]) -> Any:
-    async def main() -> Any:
-        tipline = await bootstrap()
-        try:
-            return await work(tipline)
-        finally:
-            await tipline.close()
-
-    return asyncio.run(main())
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]{message}[/red]")
-    return typer.Exit(1)
-
 
 def _province_code(tipline: App, given: str) -> int:
     if given.isdigit():
         if tipline.directory.province(int(given)) is None:
-            raise _fail(f"No province with code {given}.")
+            raise fail(f"No province with code {given}.")
         return int(given)
     found = tipline.directory.match_province(given)
     if not found:
-        raise _fail(f"No province matches {given!r}.")
+        raise fail(f"No province matches {given!r}.")
     return found[0].code
 
 
@@ -180,12 +162,12 @@ def keys_init(
         assert info is not None
         target = out or tipline.settings.data_dir / f"recovery-{code:02d}.key"
         if target.exists():
-            raise _fail(f"{target} already exists; refusing to overwrite a key.")
+            raise fail(f"{target} already exists; refusing to overwrite a key.")
         passphrase = _new_password("Passphrase for the recovery key file")
         try:
             private = await tipline.police.create_recovery_key(code)
         except ValueError as error:
-            raise _fail(str(error)) from error
+            raise fail(str(error)) from error
         armored = sealing.export_recovery_key(
             private, passphrase, tipline.settings.kdf(), f"Tipline recovery key, {info.name}"
         )
@@ -202,7 +184,7 @@ def keys_init(
             "are lost. See docs/keys.md."
         )
 
-    _run(work)
+    run_on_app(work)
 
 
 # --- queues ----------------------------------------------------------------------------------
@@ -224,7 +206,7 @@ def queues_init(
         info = tipline.directory.province(code)
         assert info is not None
         if await tipline.police.recovery_key(code) is None:
-            raise _fail(f"Create the recovery key first: tipline keys init --province {code}")
+            raise fail(f"Create the recovery key first: tipline keys init --province {code}")
         existing = {q.commune_code for q in await tipline.police.queues(code)}
         wanted: list[int | None] = [None]
         if all_communes:
@@ -233,12 +215,12 @@ def queues_init(
             if given.isdigit():
                 found = tipline.directory.commune(int(given))
                 if found is None or found.province_code != code:
-                    raise _fail(f"No commune {given} in {info.name}.")
+                    raise fail(f"No commune {given} in {info.name}.")
                 wanted.append(found.code)
             else:
                 matches = tipline.directory.match_commune(code, given, limit=1)
                 if not matches:
-                    raise _fail(f"No commune matches {given!r} in {info.name}.")
+                    raise fail(f"No commune matches {given!r} in {info.name}.")
                 wanted.append(matches[0].commune.code)
         created = 0
         for commune_code in dict.fromkeys(wanted):
@@ -250,7 +232,7 @@ def queues_init(
             created += 1
         console.print(f"{created} queue(s) created in {info.name}.")
 
-    _run(work)
+    run_on_app(work)
 
 
 @queues_app.command("list")
@@ -271,7 +253,7 @@ def queues_list(
             )
         console.print(table)
 
-    _run(work)
+    run_on_app(work)
 
 
 # --- officers ---------------------------------------------------------------------------------
@@ -297,12 +279,12 @@ def officer_add(
         try:
             officer = await tipline.police.add_officer(username, name, password)
         except ValueError as error:
-            raise _fail(str(error)) from error
+            raise fail(str(error)) from error
         for queue_id, private in grants.items():
             await tipline.police.grant(queue_id, officer.id, private)
         console.print(f"Officer {username} added to {len(grants)} queue(s).")
 
-    _run(work)
+    run_on_app(work)
 
 
 async def _queue_keys(
@@ -313,20 +295,20 @@ async def _queue_keys(
     queues = {q.id: q for q in await tipline.police.queues()}
     missing = [q for q in queue_ids if q not in queues]
     if missing:
-        raise _fail(f"Unknown queue(s): {missing}")
+        raise fail(f"Unknown queue(s): {missing}")
     if recovery_key is not None:
         private = _recovery_private(recovery_key)
         try:
             return {q: await tipline.police.queue_key_from_recovery(q, private) for q in queue_ids}
         except sealing.CannotOpen as error:
-            raise _fail("This recovery key is not the one of those queues.") from error
+            raise fail("This recovery key is not the one of those queues.") from error
     if granted_by is not None:
         granter = await _unlock(tipline, granted_by)
         lacking = [q for q in queue_ids if q not in granter.queue_keys]
         if lacking:
-            raise _fail(f"{granted_by} is not a member of queue(s) {lacking}.")
+            raise fail(f"{granted_by} is not a member of queue(s) {lacking}.")
         return {q: granter.queue_keys[q] for q in queue_ids}
-    raise _fail("Joining a queue needs --recovery-key FILE or --granted-by OFFICER.")
+    raise fail("Joining a queue needs --recovery-key FILE or --granted-by OFFICER.")
 
 
 def _recovery_private(path: Path) -> bytes:
@@ -335,7 +317,7 @@ def _recovery_private(path: Path) -> bytes:
     try:
         return sealing.import_recovery_key(path.read_text(), passphrase)
     except (OSError, sealing.SealingError) as error:
-        raise _fail("That recovery key file or passphrase is wrong.") from error
+        raise fail("That recovery key file or passphrase is wrong.") from error
 
 
 async def _unlock(tipline: App, username: str) -> UnlockedOfficer:
@@ -343,7 +325,7 @@ async def _unlock(tipline: App, username: str) -> UnlockedOfficer:
     try:
         return await tipline.police.unlock(username, password)
     except sealing.WrongPassword as error:
-        raise _fail("Wrong username or password.") from error
+        raise fail("Wrong username or password.") from error
 
 
 # --- tips -------------------------------------------------------------------------------------
@@ -372,7 +354,7 @@ def tips_list(
             )
         console.print(table if rows else "No tips in your queues.")
 
-    _run(work)
+    run_on_app(work)
 
 
 @tips_app.command("show")
@@ -394,15 +376,15 @@ def tips_show(
             try:
                 opened = await tipline.casework.open_with_recovery(tip_id.upper(), private)
             except (sealing.SealingError, LookupError, PermissionError) as error:
-                raise _fail("That tip cannot be opened with this key.") from error
+                raise fail("That tip cannot be opened with this key.") from error
         elif officer is not None:
             unlocked = await _unlock(tipline, officer)
             try:
                 opened = await tipline.casework.open_tip(unlocked, tip_id.upper())
             except PermissionError as error:
-                raise _fail("No such tip in your queues.") from error
+                raise fail("No such tip in your queues.") from error
         else:
-            raise _fail("Give --officer USERNAME or --recovery-key FILE.")
+            raise fail("Give --officer USERNAME or --recovery-key FILE.")
         content = opened.content
         category = tipline.content.category(opened.category)
         commune = tipline.directory.commune(opened.commune_code) if opened.commune_code else None
@@ -432,7 +414,7 @@ def tips_show(
             who = "Police" if message.author == "police" else "Reporter"
             console.print(f"[{_local(message.created_at)}] {who}: {message.text}", markup=False)
 
-    _run(work)
+    run_on_app(work)
 
 
 @tips_app.command("ask")
@@ -448,10 +430,10 @@ def tips_ask(
         try:
             await tipline.casework.ask_reporter(unlocked, tip_id.upper(), question)
         except PermissionError as error:
-            raise _fail("No such tip in your queues.") from error
+            raise fail("No such tip in your queues.") from error
         console.print("Question sent. The reporter sees it when they check their receipt.")
 
-    _run(work)
+    run_on_app(work)
 
 
 @tokens_app.command("create")
@@ -466,12 +448,12 @@ def tokens_create(
         try:
             unlocked = await tipline.accounts.login(officer, password, _second_factor(officer))
         except LoginFailed as error:
-            raise _fail("Wrong username, password or code.") from error
+            raise fail("Wrong username, password or code.") from error
         token = await tipline.accounts.create_token(unlocked, name)
         console.print("Token (shown once; store it in the case system's secret store):")
         console.print(token, markup=False)
 
-    _run(work)
+    run_on_app(work)
 
 
 def _second_factor(username: str) -> str | None:
@@ -493,7 +475,7 @@ def audit_verify() -> None:
         if problems:
             for problem in problems:
                 console.print(f"[red]Event {problem.event_id}: {problem.reason}[/red]")
-            raise _fail(f"The audit log was tampered with ({len(problems)} problem(s)).")
+            raise fail(f"The audit log was tampered with ({len(problems)} problem(s)).")
         console.print(f"Audit log intact: {count} events.")
         if latest:
             console.print(
@@ -501,7 +483,7 @@ def audit_verify() -> None:
                 "reaches it shows that events were removed from the end)."
             )
 
-    _run(work)
+    run_on_app(work)
 
 
 # --- month-end report ------------------------------------------------------------------------
@@ -537,9 +519,9 @@ def report(
     try:
         year, number = parse_month(month)
     except ValueError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if lang not in LOCALES:
-        raise _fail(f"--lang must be one of {', '.join(LOCALES)}.")
+        raise fail(f"--lang must be one of {', '.join(LOCALES)}.")
 
     async def work(tipline: App) -> None:
         code = _province_code(tipline, province) if province else None
@@ -565,7 +547,7 @@ def report(
             html_file.write_text(page, encoding="utf-8")
             console.print(f"Printable page written to {html_file} (counts below 5 shown as <5).")
 
-    _run(work)
+    run_on_app(work)
 
 
 # --- telegram -------------------------------------------------------------------------------
@@ -582,14 +564,14 @@ def _telegram(work: Callable[[Bot, Settings], Awaitable[None]]) -> None:
 
     settings = load_settings()
     if settings.telegram_token is None:
-        raise _fail("Set TIPLINE_TELEGRAM_TOKEN first (the token from @BotFather).")
+        raise fail("Set TIPLINE_TELEGRAM_TOKEN first (the token from @BotFather).")
 
     async def main() -> None:
         bot = build_bot(settings)
         try:
             await work(bot, settings)
         except TelegramAPIError as error:
-            raise _fail(f"Telegram refused: {error}") from error
+            raise fail(f"Telegram refused: {error}") from error
         finally:
             await bot.session.close()
 
@@ -619,7 +601,7 @@ def telegram_webhook_set(
     async def work(bot: Bot, settings: Settings) -> None:
         target = url or settings.telegram_webhook_url
         if not target or settings.telegram_webhook_secret is None:
-            raise _fail(
+            raise fail(
                 "Give --url (or TIPLINE_TELEGRAM_WEBHOOK_URL) "
                 "and set TIPLINE_TELEGRAM_WEBHOOK_SECRET."
             )
@@ -654,14 +636,14 @@ def _zalo(work: Callable[[ZaloClient, Settings], Awaitable[None]]) -> None:
 
     settings = load_settings()
     if settings.zalo_token is None:
-        raise _fail("Set TIPLINE_ZALO_TOKEN first (the token Zalo Bot Creator gave).")
+        raise fail("Set TIPLINE_ZALO_TOKEN first (the token Zalo Bot Creator gave).")
 
     async def main() -> None:
         client = build_client(settings, attempts=2)
         try:
             await work(client, settings)
         except ZaloError as error:
-            raise _fail(f"Zalo refused: {error}") from error
+            raise fail(f"Zalo refused: {error}") from error
         finally:
             await client.close()
 
@@ -692,7 +674,7 @@ def zalo_webhook_set(
     async def work(client: ZaloClient, settings: Settings) -> None:
         target = url or settings.zalo_webhook_url
         if not target or settings.zalo_webhook_secret is None:
-            raise _fail(
+            raise fail(
                 "Give --url (or TIPLINE_ZALO_WEBHOOK_URL) and set TIPLINE_ZALO_WEBHOOK_SECRET."
             )
         result = await client.set_webhook(target, settings.zalo_webhook_secret.get_secret_value())

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.bootstrap import App, bootstrap
+from bot.bootstrap import App
 from bot.campaigns.schema import CampaignFileError, check_campaign, load_campaign_file
 from bot.campaigns.service import MessageStatus, local_time, rule_of
+from bot.commandline import console, fail, run_on_app
 from storage.campaigns import MessageRow
 from storage.deliveries import COUNTED, FINAL
 
@@ -29,7 +28,6 @@ campaigns_app = typer.Typer(
     help="Awareness campaigns: load files, see and control their messages.",
     no_args_is_help=True,
 )
-console = Console()
 
 
 MessageArg = Annotated[
@@ -37,29 +35,13 @@ MessageArg = Annotated[
 ]
 
 
-def _run(work: Callable[[App], Awaitable[Any]]) -> Any:
-    async def main() -> Any:
-        tipline = await bootstrap()
-        try:
-            return await work(tipline)
-        finally:
-            await tipline.close()
-
-    return asyncio.run(main())
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]{message}[/red]")
-    return typer.Exit(1)
-
-
 async def _message(tipline: App, ref: str) -> MessageRow:
     found = await tipline.campaigns.find(ref)
     if not found:
-        raise _fail(f"No campaign message {ref!r} (see `tipline campaigns list`).")
+        raise fail(f"No campaign message {ref!r} (see `tipline campaigns list`).")
     if len(found) > 1:
         names = ", ".join(f"{m.id} ({m.ref})" for m in found)
-        raise _fail(f"{ref!r} names several messages: {names}. Use the number or campaign/key.")
+        raise fail(f"{ref!r} names several messages: {names}. Use the number or campaign/key.")
     return found[0]
 
 
@@ -109,7 +91,7 @@ def load(
                 "`tipline campaigns cancel CAMPAIGN/KEY` if they should not go out.[/yellow]"
             )
 
-    _run(work)
+    run_on_app(work)
 
 
 @campaigns_app.command("list")
@@ -135,7 +117,7 @@ def list_messages(
             )
         console.print(table)
 
-    _run(work)
+    run_on_app(work)
 
 
 @campaigns_app.command("status")
@@ -161,7 +143,7 @@ def status(
             _status_rows(table, row)
         console.print(table)
 
-    _run(work)
+    run_on_app(work)
 
 
 def _status_rows(table: Table, row: MessageStatus) -> None:
@@ -208,7 +190,7 @@ def send_now(
         try:
             started = await tipline.campaigns.send_now(chosen.id)
         except ValueError as error:
-            raise _fail(f"{chosen.ref}: {error}.") from error
+            raise fail(f"{chosen.ref}: {error}.") from error
         console.print(f"{chosen.ref} ({started.occurrence}): {started.added} new deliveries.")
         runtime = None
         if here:
@@ -216,7 +198,7 @@ def send_now(
 
             senders = configured_senders(tipline.settings)
             if not senders:
-                raise _fail("--here needs TIPLINE_TELEGRAM_TOKEN or TIPLINE_ZALO_TOKEN.")
+                raise fail("--here needs TIPLINE_TELEGRAM_TOKEN or TIPLINE_ZALO_TOKEN.")
             runtime = CampaignRuntime(tipline, senders, scheduler=False)
             await runtime.start()
         elif follow:
@@ -231,7 +213,7 @@ def send_now(
             if runtime is not None:
                 await runtime.stop()
 
-    _run(work)
+    run_on_app(work)
 
 
 async def _follow(tipline: App, message_id: int, occurrence: int) -> None:
@@ -284,13 +266,13 @@ def pause(message: MessageArg) -> None:
     async def work(tipline: App) -> None:
         chosen = await _message(tipline, message)
         if not await tipline.campaigns.pause(chosen.id):
-            raise _fail(
+            raise fail(
                 f"{chosen.ref} is {chosen.state}; only a scheduled, sending or missed "
                 "message can be paused."
             )
         console.print(f"{chosen.ref} paused.")
 
-    _run(work)
+    run_on_app(work)
 
 
 @campaigns_app.command("resume")
@@ -301,10 +283,10 @@ def resume(message: MessageArg) -> None:
         chosen = await _message(tipline, message)
         state = await tipline.campaigns.resume(chosen.id)
         if state is None:
-            raise _fail(f"{chosen.ref} is {chosen.state}, not paused or cancelled.")
+            raise fail(f"{chosen.ref} is {chosen.state}, not paused or cancelled.")
         console.print(f"{chosen.ref} resumed: {state}.")
 
-    _run(work)
+    run_on_app(work)
 
 
 @campaigns_app.command("cancel")
@@ -315,7 +297,7 @@ def cancel(message: MessageArg) -> None:
         chosen = await _message(tipline, message)
         skipped = await tipline.campaigns.cancel(chosen.id)
         if skipped is None:
-            raise _fail(f"{chosen.ref} is already cancelled.")
+            raise fail(f"{chosen.ref} is already cancelled.")
         console.print(f"{chosen.ref} cancelled; {skipped} waiting deliveries skipped.")
 
-    _run(work)
+    run_on_app(work)
