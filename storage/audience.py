@@ -9,30 +9,16 @@ languages) and counts in the database: no subscriber is loaded.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 
+from storage.campaigns import CampaignSpec
 from storage.db import Database
 from storage.deliveries import audience_filter
 from storage.models import Campaign, Subscriber
 
-__all__ = ["CampaignSettings", "audience_size", "campaign_settings"]
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignSettings:
-    """A stored campaign's own fields (what its file says besides the messages)."""
-
-    slug: str
-    title: dict[str, str]
-    theme: dict[str, str]
-    period_start: str
-    period_end: str
-    timezone: str
-    languages: list[str]
-    audience_groups: list[str]
+__all__ = ["audience_size", "campaign_settings"]
 
 
 async def audience_size(
@@ -52,12 +38,12 @@ async def audience_size(
         return {str(channel): int(count) for channel, count in rows}
 
 
-async def campaign_settings(db: Database) -> dict[str, CampaignSettings]:
+async def campaign_settings(db: Database) -> dict[str, CampaignSpec]:
     """Every stored campaign by its id (slug)."""
     async with db.sessions() as session:
         rows = await session.scalars(select(Campaign).order_by(Campaign.slug))
         return {
-            c.slug: CampaignSettings(
+            c.slug: CampaignSpec(
                 slug=c.slug,
                 title=dict(c.title),
                 theme=dict(c.theme),

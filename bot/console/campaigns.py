@@ -52,8 +52,8 @@ from bot.console.nav import CAMPAIGN_ROLES
 from bot.console.reporting import delivery_status_labels
 from bot.console.sessions import ConsoleSession
 from handlers.i18n import translator
-from storage.audience import CampaignSettings, audience_size, campaign_settings
-from storage.campaigns import MessageRow
+from storage.audience import audience_size, campaign_settings
+from storage.campaigns import CampaignSpec, MessageRow
 from storage.deliveries import COUNTED, FINAL
 
 __all__ = ["STATES", "router"]
@@ -518,7 +518,7 @@ def _parse_areas(request: Request, text: str, _: Any) -> tuple[Any, list[str]]:
     return areas, errors
 
 
-def _campaign_data(settings: CampaignSettings, message: dict[str, Any]) -> dict[str, Any]:
+def _campaign_data(settings: CampaignSpec, message: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": settings.slug,
         "title": settings.title,
