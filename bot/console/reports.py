@@ -71,17 +71,22 @@ async def reports_page(request: Request, session: Working, month: str | None = N
     )
 
 
-@router.get("/reports.csv")
-async def reports_csv(request: Request, session: Working, month: str | None = None) -> Response:
+async def _exported(request: Request, session: Working, month: str | None, kind: str) -> ReportView:
+    """The published view (small counts suppressed), its export written to the audit log."""
     view = await _view(request, session, month, published=True)
-    app = console_of(request).app
-    await app.audit.record(
+    await console_of(request).app.audit.record(
         session.officer.username,
         "report_export",
         month=view.report.label,
         province=view.report.province_code,
-        format="csv",
+        format=kind,
     )
+    return view
+
+
+@router.get("/reports.csv")
+async def reports_csv(request: Request, session: Working, month: str | None = None) -> Response:
+    view = await _exported(request, session, month, "csv")
     area = view.report.province_code if view.report.province_code is not None else "all"
     return Response(
         report_csv(view),
@@ -96,15 +101,7 @@ async def reports_csv(request: Request, session: Working, month: str | None = No
 
 @router.get("/reports/print")
 async def reports_print(request: Request, session: Working, month: str | None = None) -> Response:
-    view = await _view(request, session, month, published=True)
-    app = console_of(request).app
-    await app.audit.record(
-        session.officer.username,
-        "report_export",
-        month=view.report.label,
-        province=view.report.province_code,
-        format="print",
-    )
+    view = await _exported(request, session, month, "print")
     return console_of(request).page(
         request,
         "report_print.html",
