@@ -43,7 +43,9 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import ClientSession, web
+
+from tests.fakes.server import FakeServer
 
 __all__ = ["Call", "FakeTelegram", "TelegramError"]
 
@@ -174,7 +176,7 @@ def _decode(value: Any) -> Any:
 
 
 @dataclass
-class FakeTelegram:
+class FakeTelegram(FakeServer):
     """The fake server. ``async with FakeTelegram() as fake:`` serves on a free port."""
 
     token: str = DEFAULT_TOKEN
@@ -207,8 +209,7 @@ class FakeTelegram:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         app.router.add_post("/_test/send", self._test_send)
@@ -217,31 +218,6 @@ class FakeTelegram:
         app.router.add_post("/_test/limits", self._test_limits)
         app.router.add_get("/_test/sent", self._test_sent)
         app.router.add_get("/_test/calls", self._test_calls)
-        self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, handler_cancellation=True
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = site._server.sockets[0].getsockname()  # type: ignore[union-attr]
-        self.base_url = f"http://{host}:{bound[1]}"
-        self._client = ClientSession(timeout=ClientTimeout(total=60))
-        return self.base_url
-
-    async def stop(self) -> None:
-        self._closing = True
-        self._new_update.set()  # wake long polls
-        if self._client is not None:
-            await self._client.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeTelegram:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.stop()
 
     # --- playing the users ----------------------------------------------------------------------
 

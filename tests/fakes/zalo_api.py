@@ -39,7 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import ClientSession, web
+
+from tests.fakes.server import FakeServer
 
 __all__ = ["Call", "FakeZalo", "Stored", "ZaloError"]
 
@@ -115,7 +117,7 @@ def _utf16(text: str) -> int:
 
 
 @dataclass
-class FakeZalo:
+class FakeZalo(FakeServer):
     """The fake server. ``async with FakeZalo() as fake:`` serves on a free port.
 
     ``wrap_webhook`` sends webhook bodies as ``{"ok": true, "result": update}`` (as the API
@@ -145,8 +147,7 @@ class FakeZalo:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/files/{name}", self._picture)
         app.router.add_post("/_test/send", self._test_send)
@@ -155,31 +156,6 @@ class FakeZalo:
         app.router.add_post("/_test/fail", self._test_fail)
         app.router.add_get("/_test/sent", self._test_sent)
         app.router.add_get("/_test/calls", self._test_calls)
-        self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, handler_cancellation=True
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = site._server.sockets[0].getsockname()  # type: ignore[union-attr]
-        self.base_url = f"http://{host}:{bound[1]}"
-        self._client = ClientSession(timeout=ClientTimeout(total=60))
-        return self.base_url
-
-    async def stop(self) -> None:
-        self._closing = True
-        self._new_update.set()  # wake long polls
-        if self._client is not None:
-            await self._client.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeZalo:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.stop()
 
     # --- playing the users ----------------------------------------------------------------------
 
