@@ -13,7 +13,8 @@ from bot.cli import app as cli
 from bot.config import Settings
 from storage.sealing import FAST_TEST_KDF
 from tests.campaigns.helpers import add_subscribers
-from tests.channels.test_telegram_cli import fake_in_a_thread
+from tests.fakes.server import in_a_thread
+from tests.fakes.telegram_api import FakeTelegram
 
 CAMPAIGN = """\
 id: test-cli
@@ -107,7 +108,7 @@ def test_send_now_here_delivers_with_a_progress_bar(env: dict[str, str], tmp_pat
     good.write_text(CAMPAIGN)
     run(env, "load", str(good))
     subscribers(env, 5)
-    with fake_in_a_thread() as fake:
+    with in_a_thread(FakeTelegram()) as fake:
         fake.any_chat = True
         env = {
             **env,

@@ -22,7 +22,7 @@ from bot.config import Settings
 from storage.sealing import FAST_TEST_KDF
 from storage.subscriptions import AddressBook
 from tests.campaigns.helpers import add_subscribers, campaign, message
-from tests.channels.test_telegram_cli import fake_in_a_thread
+from tests.fakes.server import in_a_thread
 from tests.fakes.telegram_api import FakeTelegram
 
 BIN = Path(sys.executable).parent
@@ -129,7 +129,7 @@ def test_kill_9_mid_broadcast_then_restart(tmp_path: Path) -> None:
     database = data_dir / "tipline.db"
     log = tmp_path / "serve.log"
     prepare(data_dir)
-    with fake_in_a_thread() as fake:
+    with in_a_thread(FakeTelegram()) as fake:
         fake.any_chat = True
         fake.limit_rates(per_bot=None, per_chat=1)
         fake.latency = 0.05  # so that the kill finds requests in flight

@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from bot import cli
+from tests.fakes.server import in_a_thread
 from tests.fakes.zalo_api import FakeZalo
 
 URL = "https://bot.example/zalo/webhook"
 
 
-@contextmanager
-def fake_in_a_thread() -> Iterator[FakeZalo]:
-    """The fake on its own event loop, for a command line that runs ``asyncio.run``."""
-    fake = FakeZalo()
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
-    try:
-        yield fake
-    finally:
-        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-
-
 def test_whoami_and_the_webhook_commands(tmp_path: Path) -> None:
     runner = CliRunner()
-    with fake_in_a_thread() as fake:
+    with in_a_thread(FakeZalo()) as fake:
         env = {
             "TIPLINE_DATA_DIR": str(tmp_path),
             "TIPLINE_ZALO_TOKEN": fake.token,
@@ -59,7 +39,7 @@ def test_whoami_and_the_webhook_commands(tmp_path: Path) -> None:
 
 
 def test_a_wrong_token_is_reported_without_a_traceback(tmp_path: Path) -> None:
-    with fake_in_a_thread() as fake:
+    with in_a_thread(FakeZalo()) as fake:
         env = {
             "TIPLINE_DATA_DIR": str(tmp_path),
             "TIPLINE_ZALO_TOKEN": "42:not-the-token",

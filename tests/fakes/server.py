@@ -4,11 +4,14 @@ client session for the webhook posts they make, and long polls woken when they s
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Self
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-__all__ = ["FakeServer"]
+__all__ = ["FakeServer", "in_a_thread"]
 
 
 class FakeServer:
@@ -54,3 +57,20 @@ class FakeServer:
 
     async def __aexit__(self, *_: object) -> None:
         await self.stop()
+
+
+@contextmanager
+def in_a_thread[F: FakeServer](fake: F) -> Iterator[F]:
+    """``fake`` served from its own event loop in a thread, for code under test that runs
+    ``asyncio.run`` itself (the command line, ``tipline serve`` as a subprocess's peer)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -23,7 +23,8 @@ from tests.campaigns.test_kill9 import (
     serve_until_resolved,
     statuses,
 )
-from tests.channels.test_telegram_cli import fake_in_a_thread
+from tests.fakes.server import in_a_thread
+from tests.fakes.telegram_api import FakeTelegram
 
 LONG = os.environ.get("TIPLINE_LONG_TESTS") == "1"
 KILLS = 5 if LONG else 1
@@ -51,7 +52,7 @@ def test_kill_9_at_random_points_of_a_broadcast_to_10000(tmp_path: Path) -> None
     log = tmp_path / "serve.log"
     prepare(data_dir, SUBSCRIBERS)
     in_flight: list[int] = []
-    with fake_in_a_thread() as fake:
+    with in_a_thread(FakeTelegram()) as fake:
         fake.any_chat = True
         fake.limit_rates(per_bot=None, per_chat=1)
         fake.latency = 0.02  # so that every kill finds requests in flight
