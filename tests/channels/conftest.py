@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from bot.bootstrap import App
@@ -71,6 +72,22 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
+@asynccontextmanager
+async def uvicorn_on(sock: socket.socket, web: FastAPI) -> AsyncIterator[None]:
+    """``web`` served by uvicorn on a socket already bound (its port is in the webhook URL)."""
+    server = uvicorn.Server(uvicorn.Config(web, log_config=None, access_log=False, lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    async with asyncio.timeout(10):
+        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
+            await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+
+
 @pytest.fixture
 async def served(app: App, fake: FakeTelegram, settings: Settings) -> AsyncIterator[Served]:
     """Tipline in webhook mode behind uvicorn; the fake POSTs updates to it."""
@@ -84,18 +101,12 @@ async def served(app: App, fake: FakeTelegram, settings: Settings) -> AsyncItera
         telegram_webhook_secret=SecretStr(WEBHOOK_SECRET),
     )
     channel = quick_channel(app, configured)
-    web = create_web_app(app, telegram=channel)
-    server = uvicorn.Server(uvicorn.Config(web, log_config=None, access_log=False, lifespan="off"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    await fake.wait_for(lambda: server.started)
-    await channel.start()
-    try:
-        yield Served(fake, channel, app, url)
-    finally:
-        await channel.stop()
-        server.should_exit = True
-        await serving
-        sock.close()
+    async with uvicorn_on(sock, create_web_app(app, telegram=channel)):
+        await channel.start()
+        try:
+            yield Served(fake, channel, app, url)
+        finally:
+            await channel.stop()
 
 
 # --- Zalo -------------------------------------------------------------------------------------
@@ -161,18 +172,12 @@ async def zalo_webhook(
         **changes,
     )
     channel = quick_zalo(app, configured)
-    web = create_web_app(app, zalo=channel)
-    server = uvicorn.Server(uvicorn.Config(web, log_config=None, access_log=False, lifespan="off"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    await fake.wait_for(lambda: server.started)
-    await channel.start()
-    try:
-        yield ZaloServed(fake, channel, app, url)
-    finally:
-        await channel.stop()
-        server.should_exit = True
-        await serving
-        sock.close()
+    async with uvicorn_on(sock, create_web_app(app, zalo=channel)):
+        await channel.start()
+        try:
+            yield ZaloServed(fake, channel, app, url)
+        finally:
+            await channel.stop()
 
 
 @pytest.fixture
