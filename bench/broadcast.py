@@ -52,6 +52,7 @@ from bot.campaigns.sending import NullSender, Sender  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from storage.sealing import FAST_TEST_KDF  # noqa: E402
 from tests.campaigns.helpers import add_subscribers, campaign, message  # noqa: E402
+from tests.e2e.server import free_port  # noqa: E402
 from tests.fakes.telegram_api import DEFAULT_TOKEN  # noqa: E402
 
 LIMIT = 30.0
@@ -62,12 +63,6 @@ DEFAULT_POSTGRES = os.environ.get(
 
 def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager

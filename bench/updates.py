@@ -47,7 +47,6 @@ import json
 import logging
 import multiprocessing
 import os
-import resource
 import socket
 import statistics
 import sys
@@ -65,6 +64,7 @@ sys.path.insert(0, str(ROOT))
 from bench.broadcast import (  # noqa: E402
     DEFAULT_POSTGRES,
     _postgres_database,
+    cpu_seconds,
     fake_telegram,
     free_port,
     postgres_reachable,
@@ -240,12 +240,6 @@ class Load:
 
 
 # --- figures ------------------------------------------------------------------------------------
-
-
-def cpu_seconds() -> float:
-    """User + system CPU of this process (all its threads, Argon2id's included)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from bot.config import Settings
 from storage.sealing import FAST_TEST_KDF
 from storage.subscriptions import AddressBook
 from tests.campaigns.helpers import add_subscribers, campaign, message
+from tests.e2e.server import free_port
 from tests.fakes.server import in_a_thread
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -29,12 +29,6 @@ BIN = Path(sys.executable).parent
 SUBSCRIBERS = 2000
 BATCH = 20
 SECRET = "kill-nine-test-secret-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def prepare(data_dir: Path, subscribers: int = SUBSCRIBERS) -> None:
