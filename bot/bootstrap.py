@@ -2,6 +2,10 @@
 
 Tests call :func:`bootstrap` with their own :class:`~bot.config.Settings` (a temporary
 SQLite file or PostgreSQL URL, a cheap key-derivation cost) and get the real thing.
+
+The police side (officers, their keys, casework, the audit log, statistics) is built only for
+the ``console`` and ``all`` roles (:mod:`bot.roles`): a ``bot``-role app does not even import
+it, and asking it for :attr:`App.police` raises :class:`~bot.roles.RoleError`.
 """
 
 from __future__ import annotations
@@ -9,28 +13,43 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.campaigns.service import CampaignService
 from bot.config import Settings, load_settings
 from bot.metrics import Metrics
+from bot.roles import Role, RoleError
 from handlers.content import Content
 from handlers.conversation import Conversation, Limits
-from storage.accounts import Accounts
-from storage.audit import AuditLog
 from storage.campaigns import CampaignStore
-from storage.casework import Casework
 from storage.db import Database
 from storage.deliveries import DeliveryStore
 from storage.directory import Directory
-from storage.police import PoliceDesk
 from storage.state import StateStore, ThrottleStore
-from storage.stats import Stats
 from storage.subscriptions import SubscriberStore
 from storage.vault import TipVault
 
-__all__ = ["App", "bootstrap"]
+if TYPE_CHECKING:
+    from storage.accounts import Accounts
+    from storage.audit import AuditLog
+    from storage.casework import Casework
+    from storage.police import PoliceDesk
+    from storage.stats import Stats
+
+__all__ = ["App", "PoliceSide", "bootstrap"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class PoliceSide:
+    """What only the console role (and the operator's CLI) holds: it unlocks private keys."""
+
+    police: PoliceDesk
+    casework: Casework
+    accounts: Accounts
+    stats: Stats
+    audit: AuditLog
 
 
 @dataclass
@@ -38,11 +57,6 @@ class App:
     settings: Settings
     db: Database
     vault: TipVault
-    police: PoliceDesk
-    casework: Casework
-    accounts: Accounts
-    stats: Stats
-    audit: AuditLog
     states: StateStore
     subscriptions: SubscriberStore
     campaigns: CampaignService
@@ -50,14 +64,63 @@ class App:
     content: Content
     conversation: Conversation
     metrics: Metrics
+    role: Role = "all"
+    police_side: PoliceSide | None = None
+
+    def _police(self) -> PoliceSide:
+        if self.police_side is None:
+            raise RoleError(f"the {self.role} role holds no police keys or casework")
+        return self.police_side
+
+    @property
+    def police(self) -> PoliceDesk:
+        return self._police().police
+
+    @property
+    def casework(self) -> Casework:
+        return self._police().casework
+
+    @property
+    def accounts(self) -> Accounts:
+        return self._police().accounts
+
+    @property
+    def stats(self) -> Stats:
+        return self._police().stats
+
+    @property
+    def audit(self) -> AuditLog:
+        return self._police().audit
 
     async def close(self) -> None:
         await self.db.dispose()
 
 
-async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -> App:
-    """Wire everything; applies migrations first unless ``migrate`` is False."""
+def police_side(db: Database, settings: Settings) -> PoliceSide:
+    """The police side of the app, imported only when a role needs it."""
+    from storage.accounts import Accounts
+    from storage.audit import AuditLog
+    from storage.casework import Casework
+    from storage.police import PoliceDesk
+    from storage.stats import Stats
+
+    kdf = settings.kdf()
+    return PoliceSide(
+        police=PoliceDesk(db, kdf),
+        casework=Casework(db),
+        accounts=Accounts(db, kdf),
+        stats=Stats(db),
+        audit=AuditLog(db),
+    )
+
+
+async def bootstrap(
+    settings: Settings | None = None, *, migrate: bool = True, role: Role | None = None
+) -> App:
+    """Wire everything for ``role`` (default: the settings' role); applies migrations first
+    unless ``migrate`` is False."""
     settings = settings or load_settings()
+    role = role or settings.role
     db = Database(settings.sqlalchemy_url())
     if migrate:
         await db.upgrade()
@@ -96,11 +159,6 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
         settings=settings,
         db=db,
         vault=vault,
-        police=PoliceDesk(db, kdf),
-        casework=Casework(db),
-        accounts=Accounts(db, kdf),
-        stats=Stats(db),
-        audit=AuditLog(db),
         states=states,
         subscriptions=subscriptions,
         campaigns=CampaignService(
@@ -112,4 +170,6 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
         content=content,
         conversation=conversation,
         metrics=metrics,
+        role=role,
+        police_side=None if role == "bot" else police_side(db, settings),
     )

@@ -17,14 +17,15 @@ from bot.campaigns.commands import campaigns_app
 from bot.commandline import console, fail, run_on_app
 from bot.config import load_settings
 from storage import sealing
-from storage.accounts import LoginFailed
-from storage.police import UnlockedOfficer, queue_name
 
+# The police side (storage.police, storage.accounts) is imported by the commands that use it:
+# `tipline serve --role bot` must not load it.
 if TYPE_CHECKING:
     from aiogram import Bot
 
     from bot.channels.zalo import ZaloClient
     from bot.config import Settings
+    from storage.police import UnlockedOfficer
 
 __all__ = ["app", "main"]
 
@@ -76,17 +77,35 @@ def _new_password(prompt: str) -> str:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="bot: web chat, webhooks and campaign delivery, for the internet; it holds no "
+            "private key and refuses to start near one. console: the police console and "
+            "/api/v1, for the police network. all: both in one process (the demo and small "
+            "sites; weaker). Default: TIPLINE_ROLE, else all.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run the service on HOST:PORT: web chat, police console and API, Telegram and Zalo when
-    their tokens are set (polling or webhook), and campaign delivery."""
+    """Run the service on HOST:PORT in its role: web chat, Telegram and Zalo when their tokens
+    are set (polling or webhook) and campaign delivery (bot); the police console and API
+    (console); or everything (all). See docs/console.md, "Production layout"."""
     from bot.eventloop import loop_factory
+    from bot.roles import ROLES, RoleError
     from bot.server import run
 
-    settings = load_settings()
-    asyncio.run(
-        run(settings, host=host or settings.host, port=port or settings.port),
-        loop_factory=loop_factory(),
-    )
+    overrides = {} if role is None else {"role": role}
+    if role is not None and role not in ROLES:
+        raise fail(f"--role must be one of {', '.join(ROLES)}.")
+    settings = load_settings(**overrides)
+    try:
+        asyncio.run(
+            run(settings, host=host or settings.host, port=port or settings.port),
+            loop_factory=loop_factory(),
+        )
+    except RoleError as error:
+        raise fail(f"Cannot start the {settings.role} role: {error}") from None
 
 
 @app.command()
@@ -200,6 +219,7 @@ def queues_init(
     all_communes: Annotated[bool, typer.Option(help="A queue for every commune.")] = False,
 ) -> None:
     """Create the province queue and, optionally, commune queues."""
+    from storage import police
 
     async def work(tipline: App) -> None:
         code = _province_code(tipline, province)
@@ -227,7 +247,7 @@ def queues_init(
             if commune_code in existing:
                 continue
             commune_info = tipline.directory.commune(commune_code) if commune_code else None
-            name = queue_name(info, commune_info)
+            name = police.queue_name(info, commune_info)
             await tipline.police.create_queue(code, commune_code, name)
             created += 1
         console.print(f"{created} queue(s) created in {info.name}.")
@@ -442,6 +462,7 @@ def tokens_create(
     name: Annotated[str, typer.Option(help="What uses it, e.g. the case system's name.")],
 ) -> None:
     """Create an API token with the officer's permissions (asks their password)."""
+    from storage.accounts import LoginFailed
 
     async def work(tipline: App) -> None:
         password = typer.prompt(f"Password for {officer}", hide_input=True)

@@ -14,6 +14,7 @@ from typing import Any, Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.roles import Role
 from storage.sealing import KdfParams
 
 __all__ = ["Settings", "load_settings"]
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8080
+    role: Role = Field(
+        "all",
+        description="What `tipline serve` runs: bot (internet-facing), console (police network) "
+        "or all (both in one process: the demo and small sites; weaker).",
+    )
     state_secret: SecretStr | None = Field(
         None,
         description="Keys conversation state to chats; generated into data_dir when unset.",

@@ -1,4 +1,9 @@
-"""The web application: web chat today; webhooks and the console mount here too."""
+"""The web application of a role (:mod:`bot.roles`).
+
+The bot role serves the web chat and the webhooks; the console role serves the police console
+and ``/api/v1``; the all role serves everything. The console and the API are imported only
+when served, so a bot-role process never loads them.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,11 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import api_v1, console
 from bot.bootstrap import App
 from bot.channels import webchat
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -65,10 +69,14 @@ class SecurityHeaders:
 def create_web_app(
     app: App, *, telegram: TelegramChannel | None = None, zalo: ZaloChannel | None = None
 ) -> FastAPI:
-    """The FastAPI application serving ``app``; the caller owns ``app``'s lifetime.
+    """The FastAPI application serving ``app`` in ``app.role``; the caller owns ``app``'s
+    lifetime.
 
     With a ``telegram`` channel in webhook mode, ``POST /telegram/webhook`` is served too,
-    and with a ``zalo`` one, ``POST /zalo/webhook`` (the caller starts and stops them)."""
+    and with a ``zalo`` one, ``POST /zalo/webhook`` (the caller starts and stops them); the
+    console role serves no channel."""
+    chats = app.role != "console"
+    police = app.role != "bot"
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -77,7 +85,11 @@ def create_web_app(
     web = FastAPI(
         title="Tipline",
         version="0.1.0",
-        description="Anonymous drug-crime tip line: web chat API.",
+        description={
+            "bot": "Anonymous drug-crime tip line: web chat API.",
+            "console": "Anonymous drug-crime tip line: API for police case systems.",
+            "all": "Anonymous drug-crime tip line: web chat API and API for police case systems.",
+        }[app.role],
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
@@ -85,19 +97,28 @@ def create_web_app(
     )
     web.state.tipline = app
     # Webhooks first: routes are matched in order, and they take the most requests.
-    if telegram is not None and telegram.mode == "webhook":
+    if chats and telegram is not None and telegram.mode == "webhook":
         from bot.channels.telegram import webhook
 
         web.state.telegram = telegram
         web.include_router(webhook.router)
-    if zalo is not None and zalo.mode == "webhook":
+    if chats and zalo is not None and zalo.mode == "webhook":
         from bot.channels.zalo import webhook as zalo_webhook
 
         web.state.zalo = zalo
         web.include_router(zalo_webhook.router)
-    web.include_router(webchat.router)
-    web.include_router(api_v1.router)
-    console.mount(web, app)
+    if chats:
+        web.include_router(webchat.router)
+    if police:
+        from bot import api_v1, console
+
+        web.include_router(api_v1.router)
+        console.mount(web, app)
+    if not chats:
+
+        @web.get("/", include_in_schema=False)
+        async def home() -> RedirectResponse:
+            return RedirectResponse(console.PREFIX + "/", 303)
 
     web.add_middleware(SecurityHeaders)
 

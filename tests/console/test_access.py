@@ -129,7 +129,8 @@ async def test_a_failure_shows_a_generic_bilingual_page_and_logs_no_detail(
     app: App, police: Police, browser: ConsoleClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     await browser.signed_in(OFFICER, OFFICER_PASSWORD)
-    app.casework = BrokenCasework(app.db)
+    assert app.police_side is not None
+    app.police_side.casework = BrokenCasework(app.db)
     response = await browser.get("/console/")
     assert response.status_code == 500
     assert "Đã xảy ra lỗi" in response.text and "Something went wrong" in response.text
