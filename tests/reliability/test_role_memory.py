@@ -1,0 +1,163 @@
+"""The bot and console roles as two real processes on one database: after an officer signs
+in and reads a tip through the console role, the queue private keys are in the console
+process's memory (which shows the scan works) and nowhere in the bot process's memory.
+
+Both processes' logs stay under pytest's temporary directory for the canary sweep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.bootstrap import bootstrap
+from storage.sealing import FAST_TEST_KDF
+from tests.conftest import BA_DINH, HOAN_KIEM, OFFICER, OFFICER_PASSWORD, make_settings, setup_hanoi
+from tests.console.conftest import ConsoleClient
+from tests.e2e.server import BIN, free_port
+from tests.reliability.conftest import plant
+
+STORY = plant("Canary-role-memory: the blue van at the night market", "tip story")
+TIP_LINK = re.compile(r'href="/console/tips/([0-9A-F]{12})"')
+# The web chat script of a tip about Phường Hoàn Kiếm, in English.
+SCRIPT = [
+    "/start", "2", "1", "1", "1", "ha noi", "hoan kiem", "1", "1", "Cổng sau chợ",
+    STORY, "done", "done", "send",
+]  # fmt: skip
+
+
+@contextmanager
+def serve(
+    role: str, port: int, log: Path, env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``tipline serve --role ROLE`` until the block ends; waits for it to answer."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [str(BIN / "tipline"), "serve", "--role", role, "--port", str(port)],
+            env={
+                **os.environ,
+                "TIPLINE_KDF_MEMORY_KIB": str(FAST_TEST_KDF.memory_kib),
+                "TIPLINE_KDF_ITERATIONS": str(FAST_TEST_KDF.iterations),
+                "COLUMNS": "200",
+                **env,
+            },
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for _ in range(600):
+            assert process.poll() is None, log.read_text()[-3000:]
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError(f"the {role} role did not start:\n{log.read_text()[-3000:]}")
+        yield process
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def occurrences(pid: int, needles: dict[str, bytes]) -> dict[str, int]:
+    """How many times each needle appears in the readable memory of process ``pid``."""
+    counts = dict.fromkeys(needles, 0)
+    regions = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    with open(f"/proc/{pid}/mem", "rb", 0) as memory:
+        for region in regions:
+            span, permissions, *rest = region.split()
+            if not permissions.startswith("r") or (rest and rest[-1] == "[vvar]"):
+                continue
+            start, end = (int(part, 16) for part in span.split("-"))
+            try:
+                memory.seek(start)
+                chunk = memory.read(end - start)
+            except (OSError, OverflowError, ValueError):
+                continue
+            for name, needle in needles.items():
+                counts[name] += chunk.count(needle)
+    return counts
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'console-data' / 'tipline.db'}"
+    url: str = request.getfixturevalue("postgres_database")
+    return url
+
+
+async def test_the_bot_process_never_holds_a_queue_key_the_console_unlocked(
+    tmp_path: Path, database_url: str
+) -> None:
+    if not os.access("/proc/self/mem", os.R_OK):
+        pytest.skip("this system does not let a process read its children's memory")
+    console_data, bot_data = tmp_path / "console-data", tmp_path / "bot-data"
+    owner = await bootstrap(make_settings(console_data, database_url=database_url))
+    try:
+        police = await setup_hanoi(owner)
+        queue_keys = {
+            f"queue key {commune}": await owner.police.queue_key_from_recovery(
+                queue_id, police.recovery_private
+            )
+            for commune, queue_id in police.queues.items()
+        }
+    finally:
+        await owner.close()
+    needles = {**queue_keys, "officer password": OFFICER_PASSWORD.encode()}
+    console_port, bot_port = free_port(), free_port()
+    with (
+        serve(
+            "console",
+            console_port,
+            tmp_path / "console.log",
+            {
+                "TIPLINE_DATA_DIR": str(console_data),
+                "TIPLINE_DATABASE_URL": database_url,
+                "TIPLINE_CONSOLE_SECURE_COOKIES": "false",
+            },
+        ) as console,
+        serve(
+            "bot",
+            bot_port,
+            tmp_path / "bot.log",
+            {"TIPLINE_DATA_DIR": str(bot_data), "TIPLINE_DATABASE_URL": database_url},
+        ) as bot,
+    ):
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{bot_port}", timeout=30) as chat:
+            for text in SCRIPT:
+                reply = await chat.post("/api/chat", json={"session": "m" * 32, "text": text})
+                assert reply.status_code == 200
+            assert "This is your receipt" in reply.text
+            bot_console = await chat.get("/console/login")
+            assert bot_console.status_code == 404
+
+        http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{console_port}", timeout=30)
+        officer = ConsoleClient(http)
+        try:
+            await officer.signed_in(OFFICER, OFFICER_PASSWORD)
+            queue = await officer.get("/console/")
+            tip_id = TIP_LINK.search(queue.text)
+            assert tip_id, queue.text[-2000:]
+            tip = await officer.get(f"/console/tips/{tip_id.group(1)}")
+            assert tip.status_code == 200 and STORY in tip.text
+            await asyncio.sleep(0.5)  # let both processes settle
+            in_console = occurrences(console.pid, needles)
+            in_bot = occurrences(bot.pid, needles)
+        finally:
+            await http.aclose()
+    print(f"\nin the console process: {in_console}\nin the bot process: {in_bot}")
+    # The scan finds the keys where they are: the officer's session holds every queue key.
+    for commune in (None, BA_DINH, HOAN_KIEM):
+        assert in_console[f"queue key {commune}"] >= 1
+    assert in_bot == dict.fromkeys(needles, 0)
