@@ -33,7 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and users.", no_args_is_help=True)
 keys_app = typer.Typer(help="Province recovery keys.", no_args_is_help=True)
 queues_app = typer.Typer(help="Police queues (commune and province inboxes).", no_args_is_help=True)
 officer_app = typer.Typer(help="Police officers and their queues.", no_args_is_help=True)
