@@ -28,6 +28,8 @@ LOCALES = ("vi", "en")
 FALSE_CLAIMS = [
     re.compile(r"\bonly\b[^.;:]{0,40}\b(commune|ward|police)\b[^.;]{0,80}\bcan read\b", re.I),
     re.compile(r"\barea you (choose|chose)\b[^.;]{0,20}\bcan read\b", re.I),
+    re.compile(r"\bcan only be (read|opened) by\b[^.;]{0,40}\b(commune|ward|police)\b", re.I),
+    re.compile(r"\bread by the (commune|ward|local) police (alone|only)\b", re.I),
     re.compile(r"\bchỉ\b[^.;:]{0,10}công an[^.;]{0,60}\bđọc được\b", re.I),
     re.compile(r"\bnơi (bạn|được) chọn\b[^.;]{0,10}\b(mới )?đọc được\b", re.I),
 ]
@@ -37,6 +39,7 @@ SPEAKS_OF_READERS = [
     re.compile(r"\btips?\b[^.;]{0,20}\b(is|are)\b[^.;]{0,10}\bencrypted\b", re.I),
     re.compile(r"\b(tin báo|nội dung)\b[^.;]{0,25}\b(được|đã) mã hóa\b", re.I),
     re.compile(r"\b(can|could|may)\b (read|open) (it|the tip|your tip)\b", re.I),
+    re.compile(r"\b(tip|it) (can|may) (only )?be (read|opened) by\b", re.I),
     re.compile(r"\bđọc được (tin(?! nhắn)|nội dung)\b", re.I),
 ]
 
@@ -176,3 +179,25 @@ def test_campaign_bodies_that_speak_of_who_reads_a_tip_carry_the_canonical_sente
             speaking += 1
             assert canonical(locale) in flat, f"{where} does not carry who_reads.{locale}.md"
     assert speaking > 0
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Your tip is encrypted; only the commune or ward police of the area you choose can "
+        "read it.",
+        "Only the police responsible for the area you choose can read the tip.",
+        "Your tip can only be read by the commune police.",
+        "Nội dung được mã hóa; chỉ công an xã, phường nơi bạn chọn mới đọc được.",
+        "Chỉ công an phụ trách nơi bạn chọn mới đọc được tin.",
+    ],
+)
+def test_the_checks_catch_the_claims_the_texts_used_to_make(claim: str) -> None:
+    assert any(pattern.search(claim) for pattern in FALSE_CLAIMS)
+    assert speaks_of_readers(claim)
+    assert not all(pattern.search(claim) for pattern in READERS.values())
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_canonical_sentence_is_not_mistaken_for_the_old_claim(locale: str) -> None:
+    assert not any(pattern.search(canonical(locale)) for pattern in FALSE_CLAIMS)
