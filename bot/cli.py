@@ -34,7 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and users.", no_args_is_help=True)
 keys_app = typer.Typer(help="Province recovery keys.", no_args_is_help=True)
 queues_app = typer.Typer(help="Police queues (commune and province inboxes).", no_args_is_help=True)
 officer_app = typer.Typer(help="Police officers and their queues.", no_args_is_help=True)
@@ -152,17 +152,84 @@ def demo(
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply database migrations (also done at every start)."""
+    """Apply database migrations (also done at every start), as the database owner."""
 
-    async def work() -> None:
+    async def work() -> bool:
         from storage.db import Database
+        from storage.vault import installation
 
-        db = Database(load_settings().sqlalchemy_url())
-        await db.upgrade()
-        await db.dispose()
+        settings = load_settings()
+        db = Database(settings.sqlalchemy_url())
+        try:
+            await db.upgrade()
+            # A bot that may only read this row must find it made.
+            await installation(db, settings.kdf())
+            return db.is_sqlite
+        finally:
+            await db.dispose()
 
-    asyncio.run(work())
+    sqlite = asyncio.run(work())
     console.print("Database is up to date.")
+    if not sqlite:
+        console.print(
+            "If the bot and the console log in as their own database users, run "
+            "[bold]tipline db roles[/bold] again now: new tables and columns are granted "
+            "only then."
+        )
+
+
+@db_app.command("roles")
+def db_roles(
+    bot_role: Annotated[
+        str, typer.Option("--bot-role", help="Role of the bot (webhooks, web chat, campaigns).")
+    ] = "tipline_bot",
+    console_role: Annotated[
+        str, typer.Option("--console-role", help="Role of the police console and /api/v1.")
+    ] = "tipline_console",
+    login: Annotated[
+        bool,
+        typer.Option(help="Let both roles log in (set their passwords yourself, in psql)."),
+    ] = False,
+) -> None:
+    """Create or update the PostgreSQL roles of the bot and the console, each with only the
+    privileges it needs (see docs/deployment.md). Run it as the database owner after every
+    [bold]tipline db upgrade[/bold]."""
+    from storage.db import Database
+    from storage.roles import RoleError, apply_roles
+    from storage.vault import installation
+
+    settings = load_settings()
+
+    async def work() -> list[tuple[str, str, str]]:
+        db = Database(settings.sqlalchemy_url())
+        try:
+            if db.is_sqlite:
+                raise RoleError(
+                    "Database roles need PostgreSQL: TIPLINE_DATABASE_URL points at SQLite, "
+                    "which has no users. Nothing was changed."
+                )
+            if not await db.is_current():
+                raise RoleError(
+                    "The schema is not at the newest migration: run tipline db upgrade."
+                )
+            await installation(db, settings.kdf())
+            granted = await apply_roles(db, bot=bot_role, console=console_role, login=login)
+            return [(g.role, g.table, ", ".join(g.privileges)) for g in granted]
+        finally:
+            await db.dispose()
+
+    try:
+        rows = asyncio.run(work())
+    except RoleError as error:
+        raise fail(str(error)) from error
+    table = Table("Role", "Table", "Privileges")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(
+        f"Roles [bold]{bot_role}[/bold] and [bold]{console_role}[/bold] hold only these "
+        "privileges. Run this again after every tipline db upgrade."
+    )
 
 
 # --- keys ---------------------------------------------------------------------------------------

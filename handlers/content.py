@@ -1,8 +1,14 @@
 """The one loader of ``content/``: tip categories, learn topics, help texts and the audience
-groups subscribers choose from."""
+groups subscribers choose from.
+
+A help or learn text may include a help text by name, ``{{ who_reads }}`` for
+``help/who_reads.<locale>.md``: a sentence every text must tell the same way (who can read
+a tip) is written once.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -14,6 +20,7 @@ import content
 __all__ = ["AudienceGroup", "Category", "Content", "LearnTopic"]
 
 ROOT = Path(content.__file__).parent
+INCLUDE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +75,25 @@ class Content:
             text = (self.root / "learn" / f"{name}.{locale}.md").read_text(encoding="utf-8")
             first, _, rest = text.partition("\n")
             titles[locale] = first.removeprefix("#").strip()
-            bodies[locale] = rest.strip()
+            bodies[locale] = self._include(rest.strip(), locale)
         return LearnTopic(id=name, title=titles, body=bodies)
 
     def topic(self, topic_id: str) -> LearnTopic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
 
     def help_text(self, name: str, locale: str) -> str:
-        return _read(self.root / "help" / f"{name}.{locale}.md")
+        """The help text ``name`` in ``locale``, with the help texts it includes."""
+        return self._include(_read(self.root / "help" / f"{name}.{locale}.md"), locale)
+
+    def _include(self, text: str, locale: str, depth: int = 0) -> str:
+        if depth > 3:
+            raise ValueError("help texts include each other in a loop")
+
+        def replace(match: re.Match[str]) -> str:
+            included = _read(self.root / "help" / f"{match[1]}.{locale}.md")
+            return self._include(included, locale, depth + 1)
+
+        return INCLUDE.sub(replace, text)
 
 
 @cache

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -22,6 +22,8 @@ from storage.models import AuditEvent, Officer, Queue, QueueMember, Tip
 __all__ = ["GENESIS", "AuditLog", "ChainProblem", "in_province", "record"]
 
 GENESIS = "0" * 64
+# The advisory lock key that serialises appends to the chain (any fixed 64-bit number).
+_CHAIN_LOCK = 0x7469706C696E65
 
 
 def _digest(
@@ -61,10 +63,12 @@ async def record(
     **detail: Any,
 ) -> AuditEvent:
     """Append an event in the caller's transaction (so the action and its record commit
-    together). Serialised per database by locking the last event's row where supported."""
-    last = await session.scalar(
-        select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1).with_for_update()
-    )
+    together). Serialised per database: on PostgreSQL by a transaction-level advisory lock,
+    which needs no UPDATE privilege on the log (the console's role has none, see
+    storage/roles.py) and also holds while the log is empty; SQLite has one writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(_CHAIN_LOCK)))
+    last = await session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
     prev_hash = last.hash if last is not None else GENESIS
     at = datetime.now(UTC)
     event = AuditEvent(

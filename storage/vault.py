@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from storage import sealing
 from storage.db import Database
@@ -39,6 +40,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 STATUSES = ("new", "in_review", "actioned", "closed")
+
+# The bot seals with public keys only: it never loads a queue's key wrapped for the recovery
+# key, so its database role needs no privilege on that column (storage/roles.py).
+_PUBLIC_QUEUE = defer(Queue.recovery_wrap, raiseload=True)
 
 
 class NoQueue(Exception):
@@ -169,16 +174,16 @@ class TipVault:
         async with self._db.sessions() as session:
             if commune_code is not None:
                 queue = await session.scalar(
-                    select(Queue).where(
-                        Queue.province_code == province_code, Queue.commune_code == commune_code
-                    )
+                    select(Queue)
+                    .options(_PUBLIC_QUEUE)
+                    .where(Queue.province_code == province_code, Queue.commune_code == commune_code)
                 )
                 if queue is not None:
                     return queue
             queue = await session.scalar(
-                select(Queue).where(
-                    Queue.province_code == province_code, Queue.commune_code.is_(None)
-                )
+                select(Queue)
+                .options(_PUBLIC_QUEUE)
+                .where(Queue.province_code == province_code, Queue.commune_code.is_(None))
             )
             if queue is None:
                 raise NoQueue(province_code)
@@ -298,9 +303,11 @@ class TipVault:
 
 
 async def _dialogue_recipients(session: AsyncSession, tip: Tip) -> dict[str, bytes]:
-    queue = await session.get(Queue, tip.queue_id)
+    queue = await session.get(Queue, tip.queue_id, options=[_PUBLIC_QUEUE])
     province_queue = await session.scalar(
-        select(Queue).where(Queue.province_code == tip.province_code, Queue.commune_code.is_(None))
+        select(Queue)
+        .options(_PUBLIC_QUEUE)
+        .where(Queue.province_code == tip.province_code, Queue.commune_code.is_(None))
     )
     recovery = await session.get(RecoveryKey, tip.province_code)
     if queue is None or province_queue is None or recovery is None:
