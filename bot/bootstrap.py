@@ -22,6 +22,7 @@ from storage.casework import Casework
 from storage.db import Database
 from storage.deliveries import DeliveryStore
 from storage.directory import Directory
+from storage.keyring import KeySigner, KeyVerifier
 from storage.police import PoliceDesk
 from storage.state import StateStore, ThrottleStore
 from storage.stats import Stats
@@ -50,21 +51,34 @@ class App:
     content: Content
     conversation: Conversation
     metrics: Metrics
+    # The pinned signing public key: every queue, officer and recovery key is checked
+    # against it before anything is sealed or wrapped for it.
+    verifier: KeyVerifier
+    # Certifies new keys; None in a process without the signing key (a bot-only process),
+    # where whatever must certify a key raises NoSigningKey.
+    signer: KeySigner | None
 
     async def close(self) -> None:
         await self.db.dispose()
 
 
 async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -> App:
-    """Wire everything; applies migrations first unless ``migrate`` is False."""
+    """Wire everything; applies migrations first unless ``migrate`` is False.
+
+    Raises :class:`~bot.config.SigningKeyProblem` when the signing key settings cannot work
+    (for instance a signing key file that is not the pinned key's)."""
     settings = settings or load_settings()
+    trusted, signing_private = settings.signing_keys()
+    verifier = KeyVerifier(trusted)
+    signer = KeySigner(signing_private) if signing_private is not None else None
+    del signing_private
     db = Database(settings.sqlalchemy_url())
     if migrate:
         await db.upgrade()
     secret = settings.state_secret_bytes()
     kdf = settings.kdf()
     states = StateStore(db, ttl=timedelta(hours=settings.draft_ttl_hours))
-    vault = TipVault(db, kdf)
+    vault = TipVault(db, kdf, verifier)
     subscriptions = SubscriberStore(db, secret)
     directory = Directory.load()
     content = Content()
@@ -96,8 +110,8 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
         settings=settings,
         db=db,
         vault=vault,
-        police=PoliceDesk(db, kdf),
-        casework=Casework(db),
+        police=PoliceDesk(db, kdf, verifier, signer),
+        casework=Casework(db, verifier),
         accounts=Accounts(db, kdf),
         stats=Stats(db),
         audit=AuditLog(db),
@@ -112,4 +126,6 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
         content=content,
         conversation=conversation,
         metrics=metrics,
+        verifier=verifier,
+        signer=signer,
     )

@@ -500,7 +500,7 @@ async def test_province_admin_and_the_province_audit_filter_on_every_database(
         police = await setup_hanoi(app)
         await make_admin(app, police)
         unlocked = await app.police.unlock(ADMIN, PASSWORD)
-        admin = ProvinceAdmin(app.db, app.settings.kdf(), unlocked, HANOI)
+        admin = ProvinceAdmin(app.db, app.settings.kdf(), unlocked, HANOI, app.verifier, app.signer)
         # The shared fixtures' officer has no province but Hà Nội queues: it is listed.
         assert [a.username for a in await admin.accounts()] == [OFFICER, ADMIN]
         queue_id = await admin.create_queue(CAU_GIAY, "Công an Phường Cầu Giấy")
@@ -522,7 +522,9 @@ async def test_province_admin_and_the_province_audit_filter_on_every_database(
         summary = {q.queue_id: q.members for q in await admin.queues()}
         assert summary[queue_id] == 1 and summary[police.queues[BA_DINH]] == 3
 
-        elsewhere = ProvinceAdmin(app.db, app.settings.kdf(), unlocked, HCMC)
+        elsewhere = ProvinceAdmin(
+            app.db, app.settings.kdf(), unlocked, HCMC, app.verifier, app.signer
+        )
         assert await elsewhere.accounts() == []
         with pytest.raises(NotInProvince):
             await elsewhere.set_active(new_id, True)
