@@ -219,6 +219,10 @@ def test_the_command_line_pins_certifies_and_shows_fingerprints(tmp_path: Path) 
     assert "Certified by the signing key" in made and pin in made
     invoke(env, "queues", "init", "--province", "1", "--commune", "ba dinh")
     assert certified_column(invoke(env, "queues", "list")) == ["yes", "yes"]
+    password = "mat-khau-can-bo-1"
+    added = invoke(env, "officer", "add", "a.nguyen", "--name", "A", input=f"{password}\n" * 2)
+    officer_fingerprint = re.search(r"Key fingerprint: ([0-9A-F-]{19})", added)
+    assert officer_fingerprint
 
     async def untrust() -> list[str]:
         settings = make_settings(tmp_path / "data").model_copy(
@@ -239,9 +243,32 @@ def test_the_command_line_pins_certifies_and_shows_fingerprints(tmp_path: Path) 
     refused = CliRunner().invoke(cli, ["keys", "certify"], input="n\n", env=env)
     assert refused.exit_code != 0
     assert all(fingerprint in refused.output for fingerprint in fingerprints)
+    assert officer_fingerprint.group(1) in refused.output
     done = invoke(env, "keys", "certify", input="y\n")
-    assert "3 key(s) certified" in done  # two queues and the recovery key
+    assert "4 key(s) certified" in done  # two queues, the recovery key, the officer
     assert "No key to certify" in invoke(env, "keys", "certify")
+
+    async def break_a_certificate() -> None:
+        settings = make_settings(tmp_path / "data").model_copy(
+            update={"signing_key_file": tmp_path / "police.key", "trusted_signing_key": pin}
+        )
+        app = await bootstrap(settings)
+        try:
+            async with app.db.sessions.begin() as session:
+                await session.execute(
+                    text("UPDATE queues SET certificate = :junk WHERE commune_code IS NULL"),
+                    {"junk": bytes(65)},
+                )
+        finally:
+            await app.close()
+
+    asyncio.run(break_a_certificate())
+    left_alone = " ".join(invoke(env, "keys", "certify").split())
+    assert "does not verify" in left_alone and "No key to certify" in left_alone
+    assert certified_column(invoke(env, "queues", "list")) == ["BAD", "yes"]
+    again = invoke(env, "keys", "certify", "--include-invalid", "--yes")
+    assert "1 key(s) certified" in again
+    assert certified_column(invoke(env, "queues", "list")) == ["yes", "yes"]
     # A configured signing key file that is not there is reported, never made up.
     wrong = CliRunner().invoke(
         cli,
