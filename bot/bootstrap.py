@@ -25,6 +25,7 @@ from storage.campaigns import CampaignStore
 from storage.db import Database
 from storage.deliveries import DeliveryStore
 from storage.directory import Directory
+from storage.keyring import KeySigner, KeyVerifier
 from storage.state import StateStore, ThrottleStore
 from storage.subscriptions import SubscriberStore
 from storage.vault import TipVault
@@ -64,6 +65,12 @@ class App:
     content: Content
     conversation: Conversation
     metrics: Metrics
+    # The pinned signing public key: every queue, officer and recovery key is checked
+    # against it before anything is sealed or wrapped for it.
+    verifier: KeyVerifier
+    # Certifies new keys; None in a process without the signing key (a bot-only process),
+    # where whatever must certify a key raises NoSigningKey.
+    signer: KeySigner | None
     role: Role = "all"
     police_side: PoliceSide | None = None
 
@@ -96,7 +103,9 @@ class App:
         await self.db.dispose()
 
 
-def police_side(db: Database, settings: Settings) -> PoliceSide:
+def police_side(
+    db: Database, settings: Settings, verifier: KeyVerifier, signer: KeySigner | None
+) -> PoliceSide:
     """The police side of the app, imported only when a role needs it."""
     from storage.accounts import Accounts
     from storage.audit import AuditLog
@@ -106,8 +115,8 @@ def police_side(db: Database, settings: Settings) -> PoliceSide:
 
     kdf = settings.kdf()
     return PoliceSide(
-        police=PoliceDesk(db, kdf),
-        casework=Casework(db),
+        police=PoliceDesk(db, kdf, verifier, signer),
+        casework=Casework(db, verifier),
         accounts=Accounts(db, kdf),
         stats=Stats(db),
         audit=AuditLog(db),
@@ -118,16 +127,28 @@ async def bootstrap(
     settings: Settings | None = None, *, migrate: bool = True, role: Role | None = None
 ) -> App:
     """Wire everything for ``role`` (default: the settings' role); applies migrations first
-    unless ``migrate`` is False."""
+    unless ``migrate`` is False.
+
+    Raises :class:`~bot.config.SigningKeyProblem` when the signing key settings cannot work
+    (for instance a signing key file that is not the pinned key's), and
+    :class:`~bot.roles.RoleError` for a bot role without a pinned signing key."""
     settings = settings or load_settings()
     role = role or settings.role
+    if role == "bot":
+        # Never the signing key, never generated: the pinned public key only.
+        verifier, signer = KeyVerifier(settings.pinned_signing_key()), None
+    else:
+        trusted, signing_private = settings.signing_keys()
+        verifier = KeyVerifier(trusted)
+        signer = KeySigner(signing_private) if signing_private is not None else None
+        del signing_private
     db = Database(settings.sqlalchemy_url())
     if migrate:
         await db.upgrade()
     secret = settings.state_secret_bytes()
     kdf = settings.kdf()
     states = StateStore(db, ttl=timedelta(hours=settings.draft_ttl_hours))
-    vault = TipVault(db, kdf)
+    vault = TipVault(db, kdf, verifier)
     subscriptions = SubscriberStore(db, secret)
     directory = Directory.load()
     content = Content()
@@ -170,6 +191,8 @@ async def bootstrap(
         content=content,
         conversation=conversation,
         metrics=metrics,
+        verifier=verifier,
+        signer=signer,
         role=role,
-        police_side=None if role == "bot" else police_side(db, settings),
+        police_side=None if role == "bot" else police_side(db, settings, verifier, signer),
     )

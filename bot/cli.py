@@ -15,8 +15,9 @@ from rich.table import Table
 from bot.bootstrap import App
 from bot.campaigns.commands import campaigns_app
 from bot.commandline import console, fail, run_on_app
-from bot.config import load_settings
+from bot.config import SigningKeyProblem, load_settings, write_signing_key
 from storage import sealing
+from storage.keyring import NoSigningKey, UntrustedKey
 
 # The police side (storage.police, storage.accounts) is imported by the commands that use it:
 # `tipline serve --role bot` must not load it.
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from bot.channels.zalo import ZaloClient
     from bot.config import Settings
-    from storage.police import UnlockedOfficer
+    from storage.police import KeyStatus, UnlockedOfficer
 
 __all__ = ["app", "main"]
 
@@ -35,7 +36,10 @@ app = typer.Typer(
     add_completion=False,
 )
 db_app = typer.Typer(help="Database schema and users.", no_args_is_help=True)
-keys_app = typer.Typer(help="Province recovery keys.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Province recovery keys, and the signing key that certifies every public key.",
+    no_args_is_help=True,
+)
 queues_app = typer.Typer(help="Police queues (commune and province inboxes).", no_args_is_help=True)
 officer_app = typer.Typer(help="Police officers and their queues.", no_args_is_help=True)
 tips_app = typer.Typer(help="Read and answer tips as an officer.", no_args_is_help=True)
@@ -104,7 +108,7 @@ def serve(
             run(settings, host=host or settings.host, port=port or settings.port),
             loop_factory=loop_factory(),
         )
-    except RoleError as error:
+    except (RoleError, SigningKeyProblem) as error:
         raise fail(f"Cannot start the {settings.role} role: {error}") from None
 
 
@@ -252,7 +256,7 @@ def keys_init(
         passphrase = _new_password("Passphrase for the recovery key file")
         try:
             private = await tipline.police.create_recovery_key(code)
-        except ValueError as error:
+        except (ValueError, NoSigningKey) as error:
             raise fail(str(error)) from error
         armored = sealing.export_recovery_key(
             private, passphrase, tipline.settings.kdf(), f"Tipline recovery key, {info.name}"
@@ -264,11 +268,128 @@ def keys_init(
         console.print(f"Recovery key for {info.name} written to [bold]{target}[/bold].")
         console.print(f"Fingerprint: [bold]{fingerprint}[/bold]")
         console.print(
+            f"Certified by the signing key {tipline.verifier.fingerprint} "
+            f"({tipline.verifier.printable})."
+        )
+        console.print(
             "Keep it OFFLINE: print it or copy it to two encrypted USB drives, seal them in the "
             "provincial police (PC04) safe with the passphrase kept apart, then delete the file "
             "from this server. It opens every tip of the province if all officer passwords "
             "are lost. See docs/keys.md."
         )
+
+    run_on_app(work)
+
+
+@keys_app.command("signing-init")
+def keys_signing_init(
+    out: Annotated[Path, typer.Option(help="Where to write the signing key (a new file).")],
+) -> None:
+    """Create the signing key on the police side and print the public key to pin in the
+    bot's configuration (TIPLINE_TRUSTED_SIGNING_KEY)."""
+    if out.exists():
+        raise fail(f"{out} already exists; refusing to overwrite a key.")
+    private = sealing.new_signing_key()
+    write_signing_key(out, private)
+    public = sealing.signing_public_key(private)
+    console.print(f"Signing key written to [bold]{out}[/bold] (readable by you only).")
+    console.print(f"Fingerprint: [bold]{sealing.signing_key_fingerprint(public)}[/bold]")
+    console.print("Set on the police side:  TIPLINE_SIGNING_KEY_FILE=" + str(out))
+    console.print("Pin in every process:    TIPLINE_TRUSTED_SIGNING_KEY=" + _pin(public))
+    console.print("Then certify the existing keys: tipline keys certify. See docs/keys.md.")
+
+
+def _pin(public: bytes) -> str:
+    return sealing.format_signing_key(public)
+
+
+@keys_app.command("pin")
+def keys_pin() -> None:
+    """Print the pinned signing public key: the value of TIPLINE_TRUSTED_SIGNING_KEY for
+    the bot's configuration."""
+    try:
+        public, _private = load_settings().signing_keys()
+    except SigningKeyProblem as error:
+        raise fail(str(error)) from error
+    del _private
+    console.print(f"Fingerprint: {sealing.signing_key_fingerprint(public)}")
+    console.print(f"TIPLINE_TRUSTED_SIGNING_KEY={_pin(public)}")
+
+
+_KEY_STATES = {
+    "certified": "[green]certified[/green]",
+    "missing": "[yellow]no certificate[/yellow]",
+    "invalid": "[red]certificate does not verify[/red]",
+}
+
+
+_SHORT_STATES = {
+    "certified": "[green]yes[/green]",
+    "missing": "[yellow]no[/yellow]",
+    "invalid": "[red]BAD[/red]",
+}
+
+
+def _key_table(statuses: list[KeyStatus]) -> Table:
+    table = Table("Kind", "ID", "Name", "Fingerprint", "Certificate")
+    for status in statuses:
+        table.add_row(
+            status.kind,
+            str(status.row_id),
+            status.label,
+            status.fingerprint,
+            _KEY_STATES[status.state],
+        )
+    return table
+
+
+@keys_app.command("certify")
+def keys_certify(
+    include_invalid: Annotated[
+        bool,
+        typer.Option(
+            help="Also certify keys whose certificate does not verify (after the signing "
+            "key was replaced). Such a key may have been swapped: check its fingerprint."
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Certify every key that has no certificate (keys from before certificates), after
+    you compare each fingerprint with the one you wrote down. Until a key is certified,
+    nothing is sealed for it."""
+
+    async def work(tipline: App) -> None:
+        statuses = await tipline.police.key_statuses()
+        wanted = {"missing", "invalid"} if include_invalid else {"missing"}
+        chosen = [status for status in statuses if status.state in wanted]
+        invalid = [s for s in statuses if s.state == "invalid" and "invalid" not in wanted]
+        if invalid:
+            console.print(_key_table(invalid))
+            console.print(
+                "[red]These keys carry a certificate that does not verify: the key or its "
+                "row was changed in the database, or it was certified by another signing "
+                "key. They are not used. Check them; --include-invalid certifies them.[/red]"
+            )
+        if not chosen:
+            console.print("No key to certify.")
+            return
+        console.print(_key_table(chosen))
+        console.print(
+            "Compare every fingerprint with the one written down when the key was made. "
+            "Certify only keys you recognise."
+        )
+        if not yes and not typer.confirm(f"Certify these {len(chosen)} key(s)?"):
+            raise typer.Exit(1)
+        try:
+            done = await tipline.police.certify_keys(chosen)
+        except NoSigningKey as error:
+            raise fail(str(error)) from error
+        console.print(f"{done} key(s) certified by the signing key {tipline.verifier.fingerprint}.")
+        if done != len(chosen):
+            console.print(
+                f"[red]{len(chosen) - done} key(s) changed or vanished since they were "
+                "listed and were not certified.[/red]"
+            )
 
     run_on_app(work)
 
@@ -315,7 +436,10 @@ def queues_init(
                 continue
             commune_info = tipline.directory.commune(commune_code) if commune_code else None
             name = police.queue_name(info, commune_info)
-            await tipline.police.create_queue(code, commune_code, name)
+            try:
+                await tipline.police.create_queue(code, commune_code, name)
+            except (UntrustedKey, NoSigningKey) as error:
+                raise fail(f"Queue {name} was not created: {error}.") from error
             created += 1
         console.print(f"{created} queue(s) created in {info.name}.")
 
@@ -326,17 +450,24 @@ def queues_init(
 def queues_list(
     province: Annotated[str | None, typer.Option(help="Province code or name.")] = None,
 ) -> None:
-    """List queues."""
+    """List queues with their key's fingerprint and whether its certificate verifies."""
 
     async def work(tipline: App) -> None:
         code = _province_code(tipline, province) if province else None
-        table = Table("ID", "Province", "Commune", "Name")
+        statuses = {s.row_id: s for s in await tipline.police.key_statuses() if s.kind == "queue"}
+        table = Table("ID", "Prov.", "Commune")
+        table.add_column("Name", no_wrap=True)
+        table.add_column("Key fingerprint", no_wrap=True)
+        table.add_column("Certified")
         for q in await tipline.police.queues(code):
+            status = statuses.get(q.id)
             table.add_row(
                 str(q.id),
                 str(q.province_code),
                 "—" if q.commune_code is None else str(q.commune_code),
                 q.name,
+                status.fingerprint if status else "?",
+                _SHORT_STATES[status.state] if status else "",
             )
         console.print(table)
 
@@ -365,11 +496,12 @@ def officer_add(
         password = _new_password(f"Password for {username}")
         try:
             officer = await tipline.police.add_officer(username, name, password)
-        except ValueError as error:
+            for queue_id, private in grants.items():
+                await tipline.police.grant(queue_id, officer.id, private)
+        except (ValueError, UntrustedKey, NoSigningKey) as error:
             raise fail(str(error)) from error
-        for queue_id, private in grants.items():
-            await tipline.police.grant(queue_id, officer.id, private)
         console.print(f"Officer {username} added to {len(grants)} queue(s).")
+        console.print(f"Key fingerprint: {sealing.fingerprint(officer.public_key)}")
 
     run_on_app(work)
 

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from bot.bootstrap import App, bootstrap
+from bot.config import SigningKeyProblem
 
 __all__ = ["console", "fail", "run_on_app"]
 
@@ -21,7 +22,10 @@ def run_on_app(work: Callable[[App], Awaitable[Any]]) -> Any:
     """Bootstrap the app from the settings, run ``work`` on it, close it; its result."""
 
     async def main() -> Any:
-        tipline = await bootstrap()
+        try:
+            tipline = await bootstrap()
+        except SigningKeyProblem as problem:
+            raise fail(f"Signing key: {problem}") from problem
         try:
             return await work(tipline)
         finally:

@@ -6,6 +6,8 @@ composition root asks for one, and tests pass values directly (``Settings(databa
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import secrets
 from pathlib import Path
@@ -15,9 +17,10 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.roles import Role
+from storage import sealing
 from storage.sealing import KdfParams
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "SigningKeyProblem", "load_settings", "write_signing_key"]
 
 # What Telegram accepts as a webhook secret token.
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -51,6 +54,16 @@ class Settings(BaseSettings):
     state_secret: SecretStr | None = Field(
         None,
         description="Keys conversation state to chats; generated into data_dir when unset.",
+    )
+    signing_key_file: Path | None = Field(
+        None,
+        description="The Ed25519 signing key that certifies queue, officer and recovery keys "
+        "(police side only); unset means data_dir/signing.key, generated when no key is pinned.",
+    )
+    trusted_signing_key: str | None = Field(
+        None,
+        description="The pinned signing public key (ed25519:<base64>, from 'tipline keys pin') "
+        "that every key must be certified by; unset trusts the signing key file's own.",
     )
     log_level: str = "INFO"
     metrics_token: SecretStr | None = Field(
@@ -218,6 +231,73 @@ class Settings(BaseSettings):
             path.touch(mode=0o600)
             path.write_text(secrets.token_hex(32))
         return path.read_text().strip().encode()
+
+    def pinned_signing_key(self) -> bytes:
+        """The pinned signing public key alone, for a process that must never hold or make the
+        private key (the bot role)."""
+        if not self.trusted_signing_key:
+            raise SigningKeyProblem(
+                "set TIPLINE_TRUSTED_SIGNING_KEY to the pinned signing public key "
+                "(print it on the police side with 'tipline keys pin')"
+            )
+        try:
+            return sealing.parse_signing_key(self.trusted_signing_key)
+        except sealing.SealingError as error:
+            raise SigningKeyProblem(
+                f"TIPLINE_TRUSTED_SIGNING_KEY is not a signing key: {error}"
+            ) from None
+
+    def signing_keys(self) -> tuple[bytes, bytes | None]:
+        """The pinned signing public key and, where this process has it, the private key.
+
+        * Nothing set (the all-in-one setup, the demo, the tests): ``data_dir/signing.key``
+          is generated once and its public key is trusted. Weaker: the key that certifies
+          keys sits next to the database the bot writes.
+        * ``trusted_signing_key`` only (a bot-only process): no private key, unless
+          ``data_dir/signing.key`` exists, which must then be the pinned key's.
+        * ``signing_key_file`` (with or without a pin): that file must exist and, when a key
+          is pinned, be the pinned key's.
+        """
+        pinned = self.pinned_signing_key() if self.trusted_signing_key else None
+        path = self.signing_key_file or self.data_dir / "signing.key"
+        if not path.exists():
+            if self.signing_key_file is not None:
+                raise SigningKeyProblem(
+                    f"the signing key file {path} does not exist "
+                    "(create one with 'tipline keys signing-init')"
+                )
+            if pinned is not None:
+                return pinned, None
+            # Another process starting at the same moment may have written it first.
+            with contextlib.suppress(FileExistsError):
+                write_signing_key(path, sealing.new_signing_key())
+        try:
+            private = sealing.import_signing_key(path.read_bytes())
+        except (OSError, sealing.SealingError) as error:
+            raise SigningKeyProblem(f"cannot read the signing key file {path}: {error}") from None
+        public = sealing.signing_public_key(private)
+        if pinned is not None and public != pinned:
+            raise SigningKeyProblem(
+                f"the signing key file {path} (fingerprint "
+                f"{sealing.signing_key_fingerprint(public)}) is not the pinned signing key "
+                f"TIPLINE_TRUSTED_SIGNING_KEY (fingerprint "
+                f"{sealing.signing_key_fingerprint(pinned)})"
+            )
+        return public, private
+
+
+def write_signing_key(path: Path, private: bytes) -> None:
+    """Write a signing key file readable by its owner only; never overwrites one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_EXCL: two processes starting at once must not each write a different key.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(sealing.export_signing_key(private))
+
+
+class SigningKeyProblem(ValueError):
+    """The signing key settings cannot work (a missing file, a key that is not the pinned
+    one); the message says what to fix."""
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -46,7 +46,8 @@ BOT_FORBIDDEN_MODULES = (
 PRIVATE_SETTINGS = ("signing_key_file",)
 # Files in the data directory that hold private keys or passwords.
 PRIVATE_FILES = ("signing.key", "demo-credentials.json")
-ARMOR_PREFIX = b"-----BEGIN TIPLINE"
+# Recovery key armor, and PEM private keys (the signing key file) under any name.
+PRIVATE_PREFIXES = (b"-----BEGIN TIPLINE", b"-----BEGIN PRIVATE KEY", b"-----BEGIN ENCRYPTED")
 SCAN_LIMIT = 10_000  # files looked at in the data directory
 
 
@@ -79,10 +80,10 @@ def _private_files(directory: Path) -> list[Path]:
             continue
         try:
             with path.open("rb") as file:
-                head = file.read(len(ARMOR_PREFIX))
+                head = file.read(32)
         except OSError:
             continue
-        if head == ARMOR_PREFIX:
+        if head.startswith(PRIVATE_PREFIXES):
             found.append(path)
     return found
 

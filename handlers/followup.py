@@ -13,6 +13,7 @@ from handlers.flow import Input, Turn, step
 from handlers.places import please_choose
 from handlers.types import Button
 from storage import sealing
+from storage.vault import UntrustedKey
 
 __all__: list[str] = []
 
@@ -158,6 +159,17 @@ async def reply(turn: Turn, given: Input) -> None:
         )
         turn.reprompt()
         return
-    await turn.conversation.desk.reply(session.tip_id, session.keys, given.text)
+    try:
+        await turn.conversation.desk.reply(session.tip_id, session.keys, given.text)
+    except UntrustedKey:
+        # A police key failed its check: nothing was stored (the operator's log says which).
+        turn.say(
+            _(
+                "Your answer cannot be sent safely right now, so it was not sent and not "
+                "kept. Please write it again later."
+            )
+        )
+        turn.reprompt()
+        return
     turn.say(_("Your answer was sent to the police anonymously. Thank you."))
     turn.goto("check.view", remember=False)

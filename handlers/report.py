@@ -20,7 +20,7 @@ from handlers.places import (
 from handlers.types import Button, Outbound
 from storage import sealing
 from storage.media import MediaRejected, clean_image
-from storage.vault import NoQueue, TipDraft
+from storage.vault import NoQueue, TipDraft, UntrustedKey
 
 __all__ = ["cancel", "start"]
 
@@ -513,6 +513,17 @@ async def _send(turn: Turn) -> None:
             _(
                 "Tipline cannot reach the police of this province right now. Your tip is "
                 "kept here; please try again later or call 113."
+            )
+        )
+        turn.reprompt()
+        return
+    except UntrustedKey:
+        # A police key failed its check (the operator's log line says which): nothing was
+        # sealed, and the draft stays so that "send" works again once the keys are fixed.
+        turn.say(
+            _(
+                "Your tip cannot be sent safely right now, so it was not sent. It is kept "
+                "here: please try again later, or call 113 if it is urgent."
             )
         )
         turn.reprompt()

@@ -7,6 +7,9 @@ the province the first time an admin changes it. Granting a queue wraps the
 queue's private key for the new member, so only an admin who holds that key can grant it;
 revoking needs no key (the membership row, and with it the wrapped key, is deleted).
 
+Every key made here is certified by the signing key, and an account's key is checked
+against the pinned signing key before a queue key is wrapped for it (:mod:`storage.keyring`).
+
 Every change is written to the audit log in the same transaction as the change. Nothing
 here ends a console session: the console does that for the accounts it changes.
 """
@@ -23,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import sealing
 from storage.audit import record
 from storage.db import Database, utc
+from storage.keyring import KeySigner, KeyVerifier, require_signer
 from storage.models import Officer, Queue, QueueMember, RecoveryKey
 from storage.police import ROLES, UnlockedOfficer, _queue_wrap_context
 
@@ -67,6 +71,8 @@ class Account:
     failed_logins: int
     queue_ids: tuple[int, ...]
     created_at: datetime
+    fingerprint: str = ""
+    certified: bool = False
 
     @property
     def locked(self) -> bool:
@@ -80,6 +86,8 @@ class QueueSummary:
     commune_code: int | None
     members: int
     created_at: datetime
+    fingerprint: str = ""
+    certified: bool = False
 
 
 class ProvinceAdmin:
@@ -91,11 +99,15 @@ class ProvinceAdmin:
         kdf: sealing.KdfParams,
         admin: UnlockedOfficer,
         province_code: int,
+        verifier: KeyVerifier,
+        signer: KeySigner | None,
     ) -> None:
         self._db = db
         self._kdf = kdf
         self.admin = admin
         self.province_code = province_code
+        self._verifier = verifier
+        self._signer = signer
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -127,14 +139,16 @@ class ProvinceAdmin:
                 )
             )
             memberships = await self._memberships(session, [o.id for o in officers])
-        return [_account(o, memberships.get(o.id, ()), now) for o in officers]
+        return [_account(o, memberships.get(o.id, ()), now, self._verifier) for o in officers]
 
     async def account(self, officer_id: int, *, now: datetime | None = None) -> Account:
         """One account of the province; :class:`NotInProvince` otherwise."""
         async with self._db.sessions() as session:
             officer = await self._officer(session, officer_id, claim=False)
             memberships = await self._memberships(session, [officer.id])
-        return _account(officer, memberships.get(officer.id, ()), now or datetime.now(UTC))
+        return _account(
+            officer, memberships.get(officer.id, ()), now or datetime.now(UTC), self._verifier
+        )
 
     async def queues(self) -> list[QueueSummary]:
         """The province's queues (the province queue first) with their member counts."""
@@ -158,6 +172,8 @@ class ProvinceAdmin:
                 commune_code=q.commune_code,
                 members=counts.get(q.id, 0),
                 created_at=utc(q.created_at),
+                fingerprint=_fingerprint(q.public_key),
+                certified=self._verifier.verifies(q),
             )
             for q in queues
         ]
@@ -225,11 +241,13 @@ class ProvinceAdmin:
 
     async def create_queue(self, commune_code: int, name: str) -> int:
         """A commune queue; its key is granted to the admin (and their session holds it)."""
+        signer = require_signer(self._signer)
         private, public = sealing.new_keypair()
         async with self._db.sessions.begin() as session:
             recovery = await session.get(RecoveryKey, self.province_code)
             if recovery is None:
                 raise AdminRefused("no_recovery_key")
+            recovery_public = self._verifier.check(recovery)
             existing = await session.scalar(
                 select(Queue.id).where(
                     Queue.province_code == self.province_code,
@@ -241,6 +259,7 @@ class ProvinceAdmin:
             holder = await session.get(Officer, self.admin.officer_id)
             if holder is None:
                 raise AdminRefused("no_account")
+            holder_public = self._verifier.check(holder)
             queue = Queue(
                 province_code=self.province_code,
                 commune_code=commune_code,
@@ -252,12 +271,13 @@ class ProvinceAdmin:
             session.add(queue)
             await session.flush()
             context = _queue_wrap_context(queue.id)
-            queue.recovery_wrap = sealing.wrap_key(private, recovery.public_key, context)
+            queue.recovery_wrap = sealing.wrap_key(private, recovery_public, context)
+            signer.certify(queue)
             session.add(
                 QueueMember(
                     queue_id=queue.id,
                     officer_id=holder.id,
-                    wrapped_queue_key=sealing.wrap_key(private, holder.public_key, context),
+                    wrapped_queue_key=sealing.wrap_key(private, holder_public, context),
                 )
             )
             await record(
@@ -285,6 +305,7 @@ class ProvinceAdmin:
         holds); returns its id. The password opens its private key, as at every login."""
         if role not in ROLES:
             raise AdminRefused("role")
+        signer = require_signer(self._signer)
         private, public = sealing.new_keypair()
         locked = await asyncio.to_thread(sealing.lock_private_key, private, password, self._kdf)
         async with self._db.sessions.begin() as session:
@@ -304,6 +325,7 @@ class ProvinceAdmin:
             )
             session.add(officer)
             await session.flush()
+            signer.certify(officer)
             await record(
                 session,
                 self.admin.username,
@@ -344,7 +366,7 @@ class ProvinceAdmin:
                     queue_id=queue.id,
                     officer_id=officer.id,
                     wrapped_queue_key=sealing.wrap_key(
-                        key, officer.public_key, _queue_wrap_context(queue.id)
+                        key, self._verifier.check(officer), _queue_wrap_context(queue.id)
                     ),
                 )
             )
@@ -420,7 +442,16 @@ class ProvinceAdmin:
             return True
 
 
-def _account(officer: Officer, queue_ids: tuple[int, ...], now: datetime) -> Account:
+def _fingerprint(public: bytes) -> str:
+    try:
+        return sealing.fingerprint(public)
+    except ValueError:  # not a key at all: shown as such, never used
+        return "?"
+
+
+def _account(
+    officer: Officer, queue_ids: tuple[int, ...], now: datetime, verifier: KeyVerifier
+) -> Account:
     locked_until = utc(officer.locked_until) if officer.locked_until else None
     return Account(
         officer_id=officer.id,
@@ -434,4 +465,6 @@ def _account(officer: Officer, queue_ids: tuple[int, ...], now: datetime) -> Acc
         failed_logins=officer.failed_logins,
         queue_ids=queue_ids,
         created_at=utc(officer.created_at),
+        fingerprint=_fingerprint(officer.public_key),
+        certified=verifier.verifies(officer),
     )

@@ -3,7 +3,9 @@
 Every method takes an :class:`UnlockedOfficer` and enforces the one rule of access: an
 officer sees a tip only if it is in one of their queues, or in the province of a province
 queue they belong to (supervisors, PC04). Every action is written to the audit log in the
-same transaction as the change.
+same transaction as the change. Police messages, notes and forwarded tips are sealed only
+to queue and recovery keys that verify against the pinned signing key
+(:class:`~storage.keyring.UntrustedKey` otherwise, and nothing changes).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import sealing
 from storage.audit import record
 from storage.db import Database, utc
+from storage.keyring import KeyVerifier
 from storage.models import Queue, Tip, TipAttachment, TipMessage, TipNote
 from storage.police import UnlockedOfficer
 from storage.vault import (
@@ -115,8 +118,9 @@ def _summary(tip: Tip) -> TipSummary:
 class Casework:
     """What officers do with tips."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, verifier: KeyVerifier) -> None:
         self._db = db
+        self._verifier = verifier
 
     async def _tip(self, session: AsyncSession, officer: UnlockedOfficer, tip_id: str) -> Tip:
         tip = await session.get(Tip, tip_id.upper(), with_for_update=not self._db.is_sqlite)
@@ -213,7 +217,7 @@ class Casework:
         """Send the reporter a question they read with their receipt."""
         async with self._db.sessions.begin() as session:
             tip = await self._tip(session, officer, tip_id)
-            recipients = await _dialogue_recipients(session, tip)
+            recipients = await _dialogue_recipients(session, tip, self._verifier)
             session.add(_seal_message(tip, "police", text, recipients))
             tip.unread_for_reporter += 1
             _acknowledge(tip)
@@ -272,7 +276,7 @@ class Casework:
         """An internal note, readable by officers who can open the tip, never the reporter."""
         async with self._db.sessions.begin() as session:
             tip = await self._tip(session, officer, tip_id)
-            recipients = await _dialogue_recipients(session, tip)
+            recipients = await _dialogue_recipients(session, tip, self._verifier)
             recipients.pop("reporter")
             context = _message_context(tip.id, _NOTE_CONTEXT)
             box, _ = sealing.seal_for(text.encode(), recipients, context)
@@ -321,6 +325,7 @@ class Casework:
             if target.id == tip.queue_id:
                 return
             label, private = _label_for(officer, tip)
+            target_public = self._verifier.check(target)
             old_queue = await session.get(Queue, tip.queue_id)
             keep_old = old_queue is not None and old_queue.commune_code is None
             old_label, new_label = f"queue:{tip.queue_id}", f"queue:{target.id}"
@@ -329,7 +334,7 @@ class Casework:
                 updated = dict(wraps)
                 if new_label not in updated:
                     updated[new_label] = _b64(
-                        sealing.rewrap(_unb64(wraps[label]), private, target.public_key, context)
+                        sealing.rewrap(_unb64(wraps[label]), private, target_public, context)
                     )
                 if not keep_old and old_label != new_label:
                     updated.pop(old_label, None)

@@ -87,6 +87,9 @@ class RecoveryKey(Base):
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
     fingerprint: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime]
+    # Signature by the installation's signing key over this row's identity and public key
+    # (storage.keyring); NULL until certified, and then the key is not used.
+    certificate: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Queue(Base):
@@ -102,6 +105,9 @@ class Queue(Base):
     # The queue's private key, wrapped for the province recovery key.
     recovery_wrap: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+    # Signature by the installation's signing key over this row's identity and public key
+    # (storage.keyring); NULL until certified, and then the key is not used.
+    certificate: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Officer(Base):
@@ -125,6 +131,9 @@ class Officer(Base):
     locked_until: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Signature by the installation's signing key over this row's identity and public key
+    # (storage.keyring); NULL until certified, and then the key is not used.
+    certificate: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class QueueMember(Base):

@@ -3,6 +3,11 @@
 Only the console role (and the operator's CLI) uses this module: it is where private keys
 are unlocked. Granting an officer a queue needs the queue's private key, so it needs
 someone who already holds it: the province recovery key or a member officer.
+
+Every key created or replaced here is certified by the signing key
+(:class:`~storage.keyring.KeySigner`; :class:`~storage.keyring.NoSigningKey` where this
+process has none), and every officer or recovery key is checked against the pinned signing
+key before a queue key is wrapped for it (:class:`~storage.keyring.UntrustedKey` otherwise).
 """
 
 from __future__ import annotations
@@ -19,9 +24,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import sealing
 from storage.db import Database
 from storage.directory import CommuneInfo, ProvinceInfo
+from storage.keyring import KeySigner, KeyVerifier, require_signer
 from storage.models import Officer, Queue, QueueMember, RecoveryKey
 
-__all__ = ["ROLES", "PoliceDesk", "UnlockedOfficer", "queue_name", "unlocked_officer"]
+__all__ = [
+    "ROLES",
+    "KeyStatus",
+    "PoliceDesk",
+    "UnlockedOfficer",
+    "queue_name",
+    "unlocked_officer",
+]
 
 _QUEUE_KEY_CONTEXT = b"queue-key"
 ROLES = ("officer", "supervisor", "communicator", "admin")
@@ -47,6 +60,28 @@ class UnlockedOfficer:
 
     def __repr__(self) -> str:  # never print keys
         return f"UnlockedOfficer({self.username!r}, queues={sorted(self.queue_keys)})"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    """A public key of the database as an operator checks it (never a private key).
+
+    ``state`` is ``"certified"``, ``"missing"`` (no certificate: a key from before
+    certificates, or one written behind the police's back) or ``"invalid"`` (a certificate
+    that does not verify: the key or its row was changed, or it was certified by another
+    signing key).
+    """
+
+    kind: str
+    row_id: int
+    label: str
+    public_key: bytes = field(repr=False)
+    fingerprint: str
+    state: str
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.kind, self.row_id
 
 
 def queue_name(province: ProvinceInfo, commune: CommuneInfo | None) -> str:
@@ -90,27 +125,36 @@ async def unlocked_officer(
 class PoliceDesk:
     """Administration of keys and queues, and the officer's work on tips."""
 
-    def __init__(self, db: Database, kdf: sealing.KdfParams) -> None:
+    def __init__(
+        self,
+        db: Database,
+        kdf: sealing.KdfParams,
+        verifier: KeyVerifier,
+        signer: KeySigner | None,
+    ) -> None:
         self._db = db
         self._kdf = kdf
+        self.verifier = verifier
+        self.signer = signer
         self._decoy_key: bytes | None = None
 
     # --- keys and queues -------------------------------------------------------------
 
     async def create_recovery_key(self, province_code: int) -> bytes:
         """Create the province recovery key; returns its private half to export offline."""
+        signer = require_signer(self.signer)
         private, public = sealing.new_keypair()
         async with self._db.sessions.begin() as session:
             if await session.get(RecoveryKey, province_code) is not None:
                 raise ValueError(f"province {province_code} already has a recovery key")
-            session.add(
-                RecoveryKey(
-                    province_code=province_code,
-                    public_key=public,
-                    fingerprint=sealing.fingerprint(public),
-                    created_at=datetime.now(UTC),
-                )
+            row = RecoveryKey(
+                province_code=province_code,
+                public_key=public,
+                fingerprint=sealing.fingerprint(public),
+                created_at=datetime.now(UTC),
             )
+            signer.certify(row)
+            session.add(row)
         return private
 
     async def recovery_key(self, province_code: int) -> RecoveryKey | None:
@@ -121,11 +165,13 @@ class PoliceDesk:
         self, province_code: int, commune_code: int | None, name: str
     ) -> tuple[Queue, bytes]:
         """Create a queue; returns it and its private key (to grant the first officers)."""
+        signer = require_signer(self.signer)
         private, public = sealing.new_keypair()
         async with self._db.sessions.begin() as session:
             recovery = await session.get(RecoveryKey, province_code)
             if recovery is None:
                 raise LookupError(f"province {province_code} has no recovery key yet")
+            recovery_public = self.verifier.check(recovery)
             existing = await session.scalar(
                 select(Queue).where(
                     Queue.province_code == province_code,
@@ -147,8 +193,9 @@ class PoliceDesk:
             session.add(queue)
             await session.flush()
             queue.recovery_wrap = sealing.wrap_key(
-                private, recovery.public_key, _queue_wrap_context(queue.id)
+                private, recovery_public, _queue_wrap_context(queue.id)
             )
+            signer.certify(queue)
         return queue, private
 
     async def queues(self, province_code: int | None = None) -> list[Queue]:
@@ -167,6 +214,57 @@ class PoliceDesk:
                 queue.recovery_wrap, recovery_private, _queue_wrap_context(queue_id)
             )
 
+    # --- certificates --------------------------------------------------------------------
+
+    async def key_statuses(self) -> list[KeyStatus]:
+        """Every recovery, queue and officer key with its fingerprint and certificate state."""
+        async with self._db.sessions() as session:
+            rows: list[RecoveryKey | Queue | Officer] = [
+                *await session.scalars(select(RecoveryKey).order_by(RecoveryKey.province_code)),
+                *await session.scalars(select(Queue).order_by(Queue.id)),
+                *await session.scalars(select(Officer).order_by(Officer.id)),
+            ]
+        return [self._status(row) for row in rows]
+
+    def _status(self, row: RecoveryKey | Queue | Officer) -> KeyStatus:
+        if isinstance(row, RecoveryKey):
+            kind, row_id, label = "recovery", row.province_code, f"province {row.province_code}"
+        elif isinstance(row, Queue):
+            kind, row_id, label = "queue", row.id, row.name
+        else:
+            kind, row_id, label = "officer", row.id, row.username
+        if self.verifier.verifies(row):
+            state = "certified"
+        else:
+            state = "missing" if row.certificate is None else "invalid"
+        try:
+            shown = sealing.fingerprint(row.public_key)
+        except ValueError:
+            shown = "?"
+        return KeyStatus(kind, row_id, label, row.public_key, shown, state)
+
+    async def certify_keys(self, chosen: list[KeyStatus]) -> int:
+        """Certify the keys an operator checked; returns how many were certified.
+
+        A key is certified only if it is still the very key that was shown (someone who
+        can write the database could swap it between the listing and the confirmation)."""
+        signer = require_signer(self.signer)
+        certified = 0
+        async with self._db.sessions.begin() as session:
+            for status in chosen:
+                row: RecoveryKey | Queue | Officer | None
+                if status.kind == "recovery":
+                    row = await session.get(RecoveryKey, status.row_id)
+                elif status.kind == "queue":
+                    row = await session.get(Queue, status.row_id)
+                else:
+                    row = await session.get(Officer, status.row_id)
+                if row is None or row.public_key != status.public_key:
+                    continue
+                signer.certify(row)
+                certified += 1
+        return certified
+
     # --- officers -----------------------------------------------------------------------
 
     async def add_officer(
@@ -180,6 +278,7 @@ class PoliceDesk:
     ) -> Officer:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        signer = require_signer(self.signer)
         private, public = sealing.new_keypair()
         officer = Officer(
             username=username,
@@ -195,6 +294,8 @@ class PoliceDesk:
             if await session.scalar(select(Officer).where(Officer.username == username)):
                 raise ValueError(f"officer {username!r} already exists")
             session.add(officer)
+            await session.flush()
+            signer.certify(officer)
         return officer
 
     async def officer(self, username: str) -> Officer | None:
@@ -202,7 +303,8 @@ class PoliceDesk:
             return await session.scalar(select(Officer).where(Officer.username == username))
 
     async def grant(self, queue_id: int, officer_id: int, queue_private: bytes) -> None:
-        """Make an officer a member of a queue by wrapping its private key for them."""
+        """Make an officer a member of a queue by wrapping its private key for them
+        (:class:`~storage.keyring.UntrustedKey` when the officer's key is not certified)."""
         async with self._db.sessions.begin() as session:
             officer = await session.get(Officer, officer_id)
             queue = await session.get(Queue, queue_id)
@@ -211,7 +313,7 @@ class PoliceDesk:
             if sealing.public_key_of(queue_private) != queue.public_key:
                 raise ValueError("that key does not belong to this queue")
             wrapped = sealing.wrap_key(
-                queue_private, officer.public_key, _queue_wrap_context(queue_id)
+                queue_private, self.verifier.check(officer), _queue_wrap_context(queue_id)
             )
             member = await session.get(QueueMember, (queue_id, officer_id))
             if member is None:
@@ -245,9 +347,17 @@ class PoliceDesk:
         return self._decoy_key
 
 
-async def rotate_queue_key(db: Database, officer: UnlockedOfficer, queue_id: int) -> int:
+async def rotate_queue_key(
+    db: Database,
+    officer: UnlockedOfficer,
+    queue_id: int,
+    verifier: KeyVerifier,
+    signer: KeySigner | None,
+) -> int:
     """Give a queue a new key pair: re-wrap every tip, message and note key wrapped for it,
-    and the queue key for its members and the recovery key. Needs the current queue key.
+    and the queue key for its members and the recovery key. Needs the current queue key and
+    the signing key (the new public key is certified). Every member's key and the recovery
+    key must verify (:class:`~storage.keyring.UntrustedKey` otherwise, and nothing changes).
     Returns how many items were re-wrapped."""
     from storage.audit import record
     from storage.models import Tip, TipMessage, TipNote
@@ -256,6 +366,7 @@ async def rotate_queue_key(db: Database, officer: UnlockedOfficer, queue_id: int
     old_private = officer.queue_keys.get(queue_id)
     if old_private is None:
         raise PermissionError("you do not hold this queue's key")
+    certifier = require_signer(signer)
     new_private, new_public = sealing.new_keypair()
     label = f"queue:{queue_id}"
     rewrapped = 0
@@ -264,6 +375,7 @@ async def rotate_queue_key(db: Database, officer: UnlockedOfficer, queue_id: int
         recovery = await session.get(RecoveryKey, queue.province_code) if queue else None
         if queue is None or recovery is None:
             raise LookupError("no such queue")
+        recovery_public = verifier.check(recovery)
 
         def renewed(wraps: dict[str, str], context: bytes) -> dict[str, str]:
             nonlocal rewrapped
@@ -293,9 +405,12 @@ async def rotate_queue_key(db: Database, officer: UnlockedOfficer, queue_id: int
             .where(QueueMember.queue_id == queue_id)
         )
         for member, holder in members:
-            member.wrapped_queue_key = sealing.wrap_key(new_private, holder.public_key, context)
+            member.wrapped_queue_key = sealing.wrap_key(
+                new_private, verifier.check(holder), context
+            )
         queue.public_key = new_public
-        queue.recovery_wrap = sealing.wrap_key(new_private, recovery.public_key, context)
+        certifier.certify(queue)
+        queue.recovery_wrap = sealing.wrap_key(new_private, recovery_public, context)
         await record(
             session, officer.username, "key_rotate", queue_id=queue_id, rewrapped=rewrapped
         )

@@ -18,6 +18,11 @@ Key hierarchy
   their own context.
 * **Reporter key** - derived from the 16-digit receipt (:func:`derive_receipt_keys`), so the
   police can HPKE-encrypt questions that only the receipt holder can read.
+* **Signing key** - one Ed25519 key pair per installation, held by the police side only
+  (:func:`new_signing_key`). It certifies every queue, officer and recovery public key
+  (:func:`certify_key`); the bot pins its public half and checks a key's certificate
+  (:func:`verify_certificate`) before sealing anything to it, so whoever can write the
+  database cannot slip their own key in.
 
 The internet-facing bot needs public keys only (plus the install salt and the chat secret).
 
@@ -31,7 +36,9 @@ Exceptions
     +-- WrongPassword       a password or passphrase does not unlock a locked key
     |                       (a tampered locked blob is indistinguishable and raises this too)
     +-- CannotOpen          wrong key, wrong context or tampered data - deliberately never
-                            says which
+    |                       says which
+    +-- BadCertificate      a key certificate is missing, malformed, or not a signature by
+                            the trusted signing key over this kind, row and public key
 
 Programming errors (a key of the wrong length, an empty recipient list, an invalid receipt
 passed to :func:`derive_receipt_keys`) raise :class:`ValueError`, not :class:`SealingError`.
@@ -80,6 +87,23 @@ Recovery key armor (:func:`export_recovery_key`)::
     <base64 of the locked private key, 64 columns>
     -----END TIPLINE RECOVERY KEY-----
 
+Key certificate (:func:`certify_key`), 65 bytes::
+
+    0   1   version = 0x01
+    1   64  Ed25519 signature (RFC 8032) by the signing key over the statement
+
+    statement = b"tipline/key-certificate/v1"
+                + field(kind) + field(identity 1) + ... + field(identity n) + field(public key)
+    field(x)  = uint16 length of x + x          (text as UTF-8)
+
+    kind is "queue" (identity: queue id, province code, commune code or ""), "officer"
+    (officer id, username) or "recovery" (province code). The length prefixes make the
+    encoding unambiguous, so a certificate cannot be moved to another kind or row.
+
+Signing keys are printed as ``ed25519:<base64 of the raw 32-byte public key>``
+(:func:`format_signing_key`) and stored as unencrypted PKCS#8 PEM
+(:func:`export_signing_key`), readable by the operator only.
+
 Receipts are 16 ASCII digits; the last one is a Luhn check digit over the first 15.
 ``derive_receipt_keys`` runs Argon2id(receipt, install_salt, ad=b"tipline/receipt/v1") to 64
 bytes and derives the lookup tag and the reporter's X25519 private key from them with HKDF-SHA256
@@ -106,46 +130,57 @@ import re
 import secrets
 import struct
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, hpke
-from cryptography.hazmat.primitives.asymmetric import x25519
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, hpke, serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = [
     "FAST_TEST_KDF",
+    "KEY_KINDS",
+    "BadCertificate",
     "CannotOpen",
     "KdfParams",
     "ReceiptKeys",
     "SealedBox",
     "SealingError",
     "WrongPassword",
+    "certify_key",
     "chat_state_key",
     "chat_tag",
     "derive_receipt_keys",
     "export_recovery_key",
+    "export_signing_key",
     "fingerprint",
     "format_receipt",
+    "format_signing_key",
     "import_recovery_key",
+    "import_signing_key",
     "lock_private_key",
     "looks_like_receipt",
     "new_data_key",
     "new_keypair",
     "new_receipt",
+    "new_signing_key",
     "open_box",
     "open_sealed",
     "parse_receipt",
+    "parse_signing_key",
     "public_key_of",
     "rewrap",
     "seal",
     "seal_for",
+    "signing_key_fingerprint",
+    "signing_public_key",
     "subscriber_address_key",
     "unlock_private_key",
     "unwrap_key",
+    "verify_certificate",
     "wrap_key",
 ]
 
@@ -163,6 +198,10 @@ class WrongPassword(SealingError):
 
 class CannotOpen(SealingError):
     """Wrong key, wrong context or tampered data. Deliberately does not say which."""
+
+
+class BadCertificate(SealingError):
+    """A key's certificate is missing, malformed or not by the trusted signing key for it."""
 
 
 # --------------------------------------------------------------------------- constants
@@ -679,3 +718,137 @@ def import_recovery_key(text: str, passphrase: str) -> bytes:
     if expected is None or expected.upper() != fingerprint(public_key_of(private)):
         raise SealingError("the recovery key does not match its fingerprint")
     return private
+
+
+# --------------------------------------------------------------------------- key certificates
+
+KEY_KINDS = ("queue", "officer", "recovery")
+_CERTIFICATE_LABEL = b"tipline/key-certificate/v1"
+_SIGNATURE_LEN = 64
+_CERTIFICATE_LEN = 1 + _SIGNATURE_LEN
+_SIGNING_PREFIX = "ed25519:"
+
+
+def new_signing_key() -> bytes:
+    """Generate an Ed25519 signing key; return its raw 32-byte private half."""
+    return ed25519.Ed25519PrivateKey.generate().private_bytes_raw()
+
+
+def _signing_private(private: bytes) -> ed25519.Ed25519PrivateKey:
+    if len(private) != _KEY_LEN:
+        raise ValueError("an Ed25519 private key is 32 bytes")
+    return ed25519.Ed25519PrivateKey.from_private_bytes(private)
+
+
+def signing_public_key(private: bytes) -> bytes:
+    """The raw 32-byte Ed25519 public key of a signing key."""
+    return _signing_private(private).public_key().public_bytes_raw()
+
+
+def signing_key_fingerprint(public: bytes) -> str:
+    """A fingerprint of a signing public key, in the same form as :func:`fingerprint`
+    (the first 8 bytes of SHA-256 of the raw key), so it too can be checked by hand."""
+    return fingerprint(public)
+
+
+def format_signing_key(public: bytes) -> str:
+    """The printable form of a signing public key: ``ed25519:<base64>``."""
+    if len(public) != _KEY_LEN:
+        raise ValueError("an Ed25519 public key is 32 bytes")
+    return _SIGNING_PREFIX + base64.b64encode(public).decode("ascii")
+
+
+def parse_signing_key(text: str) -> bytes:
+    """Read a signing public key printed by :func:`format_signing_key`.
+
+    Raises :class:`SealingError` when ``text`` is not one.
+    """
+    text = text.strip()
+    if not text.startswith(_SIGNING_PREFIX):
+        raise SealingError("a signing key is written ed25519:<base64>")
+    try:
+        public = base64.b64decode(text[len(_SIGNING_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise SealingError("the signing key is not valid base64") from None
+    if len(public) != _KEY_LEN:
+        raise SealingError("an Ed25519 public key is 32 bytes")
+    try:
+        ed25519.Ed25519PublicKey.from_public_bytes(public)
+    except ValueError:
+        raise SealingError("not an Ed25519 public key") from None
+    return public
+
+
+def export_signing_key(private: bytes) -> bytes:
+    """The signing key as unencrypted PKCS#8 PEM, for a file only the operator can read."""
+    return _signing_private(private).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def import_signing_key(pem: bytes) -> bytes:
+    """Read :func:`export_signing_key` output; raises :class:`SealingError` otherwise."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise SealingError("not an unencrypted PEM private key") from None
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise SealingError("the signing key must be an Ed25519 key")
+    return key.private_bytes_raw()
+
+
+def _certificate_statement(kind: str, identity: Sequence[str | int], public: bytes) -> bytes:
+    if kind not in KEY_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KEY_KINDS)}")
+    if len(public) != _KEY_LEN:
+        raise ValueError("a certified public key is 32 bytes")
+    fields = [kind.encode(), *(str(part).encode() for part in identity), public]
+    statement = bytearray(_CERTIFICATE_LABEL)
+    for item in fields:
+        if len(item) > 0xFFFF:
+            raise ValueError("identity field too long")
+        statement += struct.pack(">H", len(item)) + item
+    return bytes(statement)
+
+
+def certify_key(
+    signing_private: bytes, kind: str, identity: Sequence[str | int], public: bytes
+) -> bytes:
+    """Certify that ``public`` is the key of the row ``identity`` of ``kind``.
+
+    ``identity`` names the row: ``(queue_id, province_code, commune_code or "")`` for a queue,
+    ``(officer_id, username)`` for an officer, ``(province_code,)`` for a recovery key.
+    """
+    signature = _signing_private(signing_private).sign(
+        _certificate_statement(kind, identity, public)
+    )
+    return bytes([_VERSION]) + signature
+
+
+def verify_certificate(
+    signing_public: bytes,
+    kind: str,
+    identity: Sequence[str | int],
+    public: bytes,
+    certificate: bytes | None,
+) -> None:
+    """Check a certificate made by :func:`certify_key`; raises :class:`BadCertificate`.
+
+    A missing certificate, another kind or row, another public key, or a signature by any
+    other signing key all fail the same way.
+    """
+    if (
+        certificate is None
+        or len(certificate) != _CERTIFICATE_LEN
+        or certificate[0] != _VERSION
+        or len(public) != _KEY_LEN
+    ):
+        raise BadCertificate("no valid certificate")
+    statement = _certificate_statement(kind, identity, public)
+    trusted = ed25519.Ed25519PublicKey.from_public_bytes(signing_public)
+    try:
+        trusted.verify(certificate[1:], statement)
+    except InvalidSignature:
+        raise BadCertificate("no valid certificate") from None

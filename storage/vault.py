@@ -4,6 +4,10 @@ Everything that crosses this module's boundary towards the database is sealed. T
 side (:meth:`TipVault.submit`, :meth:`TipVault.check`, :meth:`TipVault.reply`) only ever
 uses public keys and keys derived from a receipt the reporter typed; opening a tip needs
 an officer's unlocked keys (:mod:`storage.officers`) or the province recovery key.
+
+Every queue and recovery key is checked against the pinned signing key before anything is
+sealed to it (:mod:`storage.keyring`): a key without a valid certificate raises
+:class:`~storage.keyring.UntrustedKey` and nothing is filed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sqlalchemy.orm import defer
 
 from storage import sealing
 from storage.db import Database
+from storage.keyring import KeyVerifier, UntrustedKey
 from storage.models import Installation, Queue, RecoveryKey, Tip, TipAttachment, TipMessage
 
 __all__ = [
@@ -33,6 +38,7 @@ __all__ = [
     "ReporterView",
     "TipDraft",
     "TipVault",
+    "UntrustedKey",
     "hour_floor",
     "installation",
 ]
@@ -148,9 +154,10 @@ def _message_context(tip_id: str, author: str) -> bytes:
 class TipVault:
     """Files sealed tips and serves the reporter's side of the dialogue."""
 
-    def __init__(self, db: Database, kdf: sealing.KdfParams) -> None:
+    def __init__(self, db: Database, kdf: sealing.KdfParams, verifier: KeyVerifier) -> None:
         self._db = db
         self._kdf = kdf
+        self._verifier = verifier
         self._receipt: tuple[bytes, sealing.KdfParams] | None = None
         # Each derivation takes tens of MiB: bound how many run at once under a flood.
         self._derivations = asyncio.Semaphore(2)
@@ -201,7 +208,11 @@ class TipVault:
 
         With ``draft.receipt`` set and a tip already filed under it (the process died after
         filing, before the conversation could save that it had), nothing is filed again:
-        the same receipt is returned."""
+        the same receipt is returned.
+
+        Raises :class:`NoQueue` when the province has no queue or recovery key, and
+        :class:`UntrustedKey` (before anything is sealed) when one of the three recipient
+        keys has no valid certificate."""
         queue = await self.route(draft.province_code, draft.commune_code)
         province_queue = await self.route(draft.province_code, None)
         async with self._db.sessions() as session:
@@ -218,6 +229,14 @@ class TipVault:
             if filed is not None:
                 log.info("a tip already filed under its receipt was not filed again")
                 return receipt
+        # Nothing is sealed to a key the signing key did not certify (one the database's
+        # writer may have put there). The province queue (PC04, supervisors) can always read
+        # its province's tips: that lets an unacknowledged tip escalate with no key at hand.
+        recipients = {
+            f"queue:{queue.id}": self._verifier.check(queue),
+            f"queue:{province_queue.id}": self._verifier.check(province_queue),
+            f"recovery:{draft.province_code}": self._verifier.check(recovery),
+        }
         tip_id = secrets.token_hex(6).upper()
         content = {
             "category": draft.category,
@@ -227,13 +246,6 @@ class TipVault:
             "description": list(draft.description),
             "locale": draft.locale,
             "photos": len(draft.photos),
-        }
-        # The province queue (PC04, supervisors) can always read its province's tips:
-        # that is what lets an unacknowledged tip escalate without any key at hand.
-        recipients = {
-            f"queue:{queue.id}": queue.public_key,
-            f"queue:{province_queue.id}": province_queue.public_key,
-            f"recovery:{draft.province_code}": recovery.public_key,
         }
         box, data_key = sealing.seal_for(
             json.dumps(content, ensure_ascii=False).encode(),
@@ -292,17 +304,22 @@ class TipVault:
             )
 
     async def reply(self, tip_id: str, keys: sealing.ReceiptKeys, text: str) -> None:
-        """Add the reporter's anonymous answer to the dialogue."""
+        """Add the reporter's anonymous answer to the dialogue; :class:`UntrustedKey` when a
+        police key of the tip has no valid certificate (nothing is stored then)."""
         async with self._db.sessions.begin() as session:
             tip = await session.get(Tip, tip_id)
             if tip is None or tip.receipt_lookup != keys.lookup:
                 raise PermissionError("receipt does not match")
-            recipients = await _dialogue_recipients(session, tip)
+            recipients = await _dialogue_recipients(session, tip, self._verifier)
             session.add(_seal_message(tip, "reporter", text, recipients))
             tip.unread_for_police += 1
 
 
-async def _dialogue_recipients(session: AsyncSession, tip: Tip) -> dict[str, bytes]:
+async def _dialogue_recipients(
+    session: AsyncSession, tip: Tip, verifier: KeyVerifier
+) -> dict[str, bytes]:
+    """The keys a dialogue message of the tip is sealed for, each checked against the
+    pinned signing key (:class:`UntrustedKey` otherwise); the reporter's comes from the tip."""
     queue = await session.get(Queue, tip.queue_id, options=[_PUBLIC_QUEUE])
     province_queue = await session.scalar(
         select(Queue)
@@ -313,9 +330,9 @@ async def _dialogue_recipients(session: AsyncSession, tip: Tip) -> dict[str, byt
     if queue is None or province_queue is None or recovery is None:
         raise LookupError("tip without its queue or recovery key")
     return {
-        f"queue:{queue.id}": queue.public_key,
-        f"queue:{province_queue.id}": province_queue.public_key,
-        f"recovery:{tip.province_code}": recovery.public_key,
+        f"queue:{queue.id}": verifier.check(queue),
+        f"queue:{province_queue.id}": verifier.check(province_queue),
+        f"recovery:{tip.province_code}": verifier.check(recovery),
         "reporter": tip.reporter_public_key,
     }
 

@@ -35,6 +35,7 @@ from bot.console.sessions import ConsoleSession
 from handlers.i18n import translator
 from storage.admin import Account, AdminRefused, KeyNotHeld, NotInProvince, ProvinceAdmin
 from storage.directory import CommuneInfo
+from storage.keyring import NoSigningKey, UntrustedKey
 from storage.police import ROLES, queue_name, rotate_queue_key
 
 __all__ = ["MIN_PASSWORD", "USERNAME", "router"]
@@ -56,6 +57,8 @@ class QueueRow:
     commune: str
     members: int
     holds_key: bool
+    fingerprint: str
+    certified: bool
 
 
 def _admin(request: Request, session: ConsoleSession) -> ProvinceAdmin:
@@ -74,7 +77,24 @@ def _admin(request: Request, session: ConsoleSession) -> ProvinceAdmin:
             ),
         )
     app = console_of(request).app
-    return ProvinceAdmin(app.db, app.settings.kdf(), officer, province_code)
+    return ProvinceAdmin(
+        app.db, app.settings.kdf(), officer, province_code, app.verifier, app.signer
+    )
+
+
+def _key_refused(request: Request, error: UntrustedKey | NoSigningKey) -> str:
+    """What the admin reads when a key cannot be used or made (the log says which key)."""
+    _ = translator(locale_of(request)).gettext
+    if isinstance(error, NoSigningKey):
+        return _(
+            "This console has no signing key, so it cannot make new keys. Ask the "
+            "technical administrator (see the keys procedure)."
+        )
+    return _(
+        "A key this needs is not certified by the installation's signing key, so it was "
+        "not used and nothing was changed. Ask the technical administrator to check the "
+        "keys (tipline keys certify)."
+    )
 
 
 def _number(text: str) -> int:
@@ -111,6 +131,8 @@ async def _queues_page(
             commune=_commune_label(request, q.commune_code),
             members=q.members,
             holds_key=q.queue_id in session.officer.queue_keys,
+            fingerprint=q.fingerprint,
+            certified=q.certified,
         )
         for q in queues
     ]
@@ -181,6 +203,9 @@ async def create_queue(
         }
         session.flash("error", messages.get(refused.reason, _("The request was refused.")))
         return redirect(QUEUES)
+    except (UntrustedKey, NoSigningKey) as error:
+        session.flash("error", _key_refused(request, error))
+        return redirect(QUEUES)
     session.flash(
         "ok",
         _(
@@ -202,7 +227,12 @@ async def rotate(request: Request, session: Posting, queue_id: str) -> Response:
     if queue is None:
         raise PageNotFound
     try:
-        rewrapped = await rotate_queue_key(app.db, session.officer, queue.queue_id)
+        rewrapped = await rotate_queue_key(
+            app.db, session.officer, queue.queue_id, app.verifier, app.signer
+        )
+    except (UntrustedKey, NoSigningKey) as error:
+        session.flash("error", _key_refused(request, error))
+        return redirect(QUEUES)
     except PermissionError:
         session.flash(
             "error",
@@ -317,6 +347,8 @@ async def create_officer(
             )
         except (KeyNotHeld, NotInProvince):
             errors.append(_("You can only grant the queues whose key you hold."))
+        except (UntrustedKey, NoSigningKey) as error:
+            errors.append(_key_refused(request, error))
     if officer_id is None:
         form = {"username": login, "display_name": name, "role": role, "queues": chosen}
         return await _officers_page(request, session, admin, status=400, form=form, errors=errors)
@@ -386,6 +418,9 @@ async def grant(
         return redirect(here)
     except KeyNotHeld:
         session.flash("error", _("You can only grant the queues whose key you hold."))
+        return redirect(here)
+    except UntrustedKey as error:
+        session.flash("error", _key_refused(request, error))
         return redirect(here)
     session.flash(
         "ok",

@@ -130,7 +130,7 @@ async def test_a_failure_shows_a_generic_bilingual_page_and_logs_no_detail(
 ) -> None:
     await browser.signed_in(OFFICER, OFFICER_PASSWORD)
     assert app.police_side is not None
-    app.police_side.casework = BrokenCasework(app.db)
+    app.police_side.casework = BrokenCasework(app.db, app.verifier)
     response = await browser.get("/console/")
     assert response.status_code == 500
     assert "Đã xảy ra lỗi" in response.text and "Something went wrong" in response.text
@@ -162,7 +162,7 @@ async def test_keys_that_no_longer_fit_ask_the_officer_to_sign_in_again(
     browser = browsers.client()
     _, codes = await browser.signed_in(ba_dinh_officer, PASSWORD)
     other = await app.police.unlock(OFFICER, OFFICER_PASSWORD)
-    await rotate_queue_key(app.db, other, police.queues[4])
+    await rotate_queue_key(app.db, other, police.queues[4], app.verifier, app.signer)
     stale = await browser.get(f"/console/tips/{tip_id}")
     assert stale.status_code == 409
     assert "đăng nhập lại" in stale.text

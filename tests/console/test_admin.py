@@ -7,10 +7,11 @@ import re
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
+from storage import sealing
 from storage.admin import KeyNotHeld, NotInProvince, ProvinceAdmin
 from storage.models import AuditEvent, Officer, Queue, QueueMember, Tip
 from storage.police import queue_name
@@ -500,7 +501,7 @@ async def test_province_admin_and_the_province_audit_filter_on_every_database(
         police = await setup_hanoi(app)
         await make_admin(app, police)
         unlocked = await app.police.unlock(ADMIN, PASSWORD)
-        admin = ProvinceAdmin(app.db, app.settings.kdf(), unlocked, HANOI)
+        admin = ProvinceAdmin(app.db, app.settings.kdf(), unlocked, HANOI, app.verifier, app.signer)
         # The shared fixtures' officer has no province but Hà Nội queues: it is listed.
         assert [a.username for a in await admin.accounts()] == [OFFICER, ADMIN]
         queue_id = await admin.create_queue(CAU_GIAY, "Công an Phường Cầu Giấy")
@@ -522,7 +523,9 @@ async def test_province_admin_and_the_province_audit_filter_on_every_database(
         summary = {q.queue_id: q.members for q in await admin.queues()}
         assert summary[queue_id] == 1 and summary[police.queues[BA_DINH]] == 3
 
-        elsewhere = ProvinceAdmin(app.db, app.settings.kdf(), unlocked, HCMC)
+        elsewhere = ProvinceAdmin(
+            app.db, app.settings.kdf(), unlocked, HCMC, app.verifier, app.signer
+        )
         assert await elsewhere.accounts() == []
         with pytest.raises(NotInProvince):
             await elsewhere.set_active(new_id, True)
@@ -540,3 +543,31 @@ async def test_province_admin_and_the_province_audit_filter_on_every_database(
         assert latest.action == "test"
     finally:
         await app.close()
+
+
+async def test_the_admin_pages_show_fingerprints_and_uncertified_keys(
+    app: App, police: Police, admin: ConsoleClient
+) -> None:
+    browser = admin
+    async with app.db.sessions() as session:
+        queue = await session.get(Queue, police.queues[BA_DINH])
+        assert queue is not None
+        fingerprint = sealing.fingerprint(queue.public_key)
+    page = (await browser.get("/console/admin/queues")).text
+    assert fingerprint in page and "CHƯA được chứng thực" not in page
+    _, attacker = sealing.new_keypair()
+    async with app.db.sessions.begin() as session:
+        await session.execute(
+            text("UPDATE queues SET public_key = :key WHERE id = :id"),
+            {"key": attacker, "id": police.queues[BA_DINH]},
+        )
+        await session.execute(
+            text("UPDATE officers SET public_key = :key WHERE id = :id"),
+            {"key": attacker, "id": police.officer_id},
+        )
+    page = (await browser.get("/console/admin/queues")).text
+    assert sealing.fingerprint(attacker) in page
+    assert "CHƯA được chứng thực: không thể gửi tin báo vào hàng đợi này" in page
+    officer_page = (await browser.get(f"/console/admin/officers/{police.officer_id}")).text
+    assert sealing.fingerprint(attacker) in officer_page
+    assert "CHƯA được chứng thực" in officer_page

@@ -242,7 +242,7 @@ async def test_rotating_a_queue_key_keeps_every_tip_readable_and_retires_the_old
     await app.casework.ask_reporter(officer, tip.tip_id, "question before")
     queue_id = police.queues[BA_DINH]
     old_key = officer.queue_keys[queue_id]
-    assert await rotate_queue_key(app.db, officer, queue_id) == 2
+    assert await rotate_queue_key(app.db, officer, queue_id, app.verifier, app.signer) == 2
     await app.vault.submit(draft(BA_DINH, "after rotation"))
     again = await app.accounts.login("badinh", "password-ba-dinh")
     assert again.queue_keys[queue_id] != old_key

@@ -5,6 +5,7 @@ console role serves no chat."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 
 from bot.bootstrap import App, bootstrap
 from bot.cli import app as cli
-from bot.config import Settings
+from bot.config import Settings, SigningKeyProblem
 from bot.roles import BOT_FORBIDDEN_MODULES, RoleError, private_material
 from bot.server import open_app
 from bot.web import create_web_app
@@ -30,6 +31,23 @@ def role_settings(settings: Settings, role: str, **changes: object) -> Settings:
     return settings.model_copy(update={"role": role, **changes})
 
 
+def pin_of(settings: Settings) -> str:
+    """The printed public half of the signing key the all-in-one app made in its data dir."""
+    private = sealing.import_signing_key((settings.data_dir / "signing.key").read_bytes())
+    return sealing.format_signing_key(sealing.signing_public_key(private))
+
+
+def bot_settings(settings: Settings) -> Settings:
+    """The bot role beside ``settings``' app: its own data dir, the same database, the pin."""
+    return role_settings(
+        settings,
+        "bot",
+        data_dir=settings.data_dir.parent / "bot-data",
+        database_url=settings.sqlalchemy_url(),
+        trusted_signing_key=pin_of(settings),
+    )
+
+
 async def paths(web: object, *wanted: str) -> dict[str, int]:
     transport = httpx.ASGITransport(app=web)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://tipline") as http:
@@ -39,8 +57,9 @@ async def paths(web: object, *wanted: str) -> dict[str, int]:
 async def test_the_bot_role_serves_the_chat_and_no_console_or_api(
     app: App, police: Police, settings: Settings
 ) -> None:
-    bot = await open_app(role_settings(settings, "bot"))
+    bot = await open_app(bot_settings(settings))
     try:
+        assert bot.signer is None
         web = create_web_app(bot)
         answered = await paths(web, "/", "/healthz", *POLICE_PATHS)
         assert answered == {"/": 200, "/healthz": 200, **dict.fromkeys(POLICE_PATHS, 404)}
@@ -81,7 +100,7 @@ import asyncio, json, sys
 from pathlib import Path
 import httpx
 import bot.cli
-from bot.config import Settings
+from bot.config import Settings, SigningKeyProblem
 from bot.server import open_app
 from bot.web import create_web_app
 
@@ -89,8 +108,7 @@ SCRIPT = ["/start", "2", "1", "1", "1", "ha noi", "hoan kiem", "1", "1", "Cổng
           "Hai người bán hàng mỗi tối", "done", "done", "send"]
 
 async def main():
-    settings = Settings(_env_file=None, data_dir=Path(sys.argv[1]), role="bot",
-                        kdf_memory_kib=int(sys.argv[2]), kdf_iterations=int(sys.argv[3]))
+    settings = Settings(_env_file=None, role="bot")  # the rest from the environment
     app = await open_app(settings)
     transport = httpx.ASGITransport(app=create_web_app(app))
     async with httpx.AsyncClient(transport=transport, base_url="http://tipline") as http:
@@ -108,9 +126,18 @@ print(json.dumps(sorted(sys.modules)))
 async def test_a_bot_role_process_never_loads_the_console_or_key_unlocking_code(
     app: App, police: Police, settings: Settings
 ) -> None:
-    kdf = [str(FAST_TEST_KDF.memory_kib), str(FAST_TEST_KDF.iterations)]
+    bot = bot_settings(settings)
+    env = {
+        **os.environ,
+        "TIPLINE_DATA_DIR": str(bot.data_dir),
+        "TIPLINE_DATABASE_URL": bot.database_url,
+        "TIPLINE_TRUSTED_SIGNING_KEY": str(bot.trusted_signing_key),
+        "TIPLINE_KDF_MEMORY_KIB": str(FAST_TEST_KDF.memory_kib),
+        "TIPLINE_KDF_ITERATIONS": str(FAST_TEST_KDF.iterations),
+    }
     done = subprocess.run(  # noqa: ASYNC221 (the test waits for it on purpose)
-        [sys.executable, "-c", BOT_PROCESS, str(settings.data_dir), *kdf],
+        [sys.executable, "-c", BOT_PROCESS],
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -121,22 +148,46 @@ async def test_a_bot_role_process_never_loads_the_console_or_key_unlocking_code(
     assert [m for m in loaded if m.startswith(BOT_FORBIDDEN_MODULES)] == []
 
 
-async def test_the_bot_role_refuses_to_start_near_a_recovery_key(
+async def test_the_bot_role_refuses_to_start_near_private_key_material(
     app: App, police: Police, settings: Settings
 ) -> None:
-    bot_settings = role_settings(settings, "bot")
-    assert private_material(bot_settings) == []
-    key_file = settings.data_dir / "backup" / "recovery-01.key"
+    bot = bot_settings(settings)
+    bot.data_dir.mkdir()
+    assert private_material(bot) == []
+    # The all-in-one data dir holds the signing key it generated: no bot may start there.
+    with pytest.raises(RoleError, match=r"signing\.key"):
+        await open_app(role_settings(bot, "bot", data_dir=settings.data_dir))
+    with pytest.raises(RoleError, match="TIPLINE_SIGNING_KEY_FILE"):
+        await open_app(role_settings(bot, "bot", signing_key_file=tmp_key(bot.data_dir.parent)))
+    key_file = bot.data_dir / "backup" / "recovery-01.key"
     key_file.parent.mkdir()
     key_file.write_text(
         sealing.export_recovery_key(police.recovery_private, "passphrase", FAST_TEST_KDF, "HN")
     )
     with pytest.raises(RoleError, match=r"recovery-01\.key"):
-        await open_app(bot_settings)
+        await open_app(bot)
     key_file.unlink()
-    (settings.data_dir / "demo-credentials.json").write_text("{}")
+    renamed = bot.data_dir / "backup" / "notes.txt"  # a signing key under another name
+    renamed.write_bytes((settings.data_dir / "signing.key").read_bytes())
+    with pytest.raises(RoleError, match=r"notes\.txt"):
+        await open_app(bot)
+    renamed.unlink()
+    (bot.data_dir / "demo-credentials.json").write_text("{}")
     with pytest.raises(RoleError, match=r"demo-credentials\.json"):
-        await open_app(bot_settings)
+        await open_app(bot)
+    (bot.data_dir / "demo-credentials.json").unlink()
+    with pytest.raises(SigningKeyProblem, match="TIPLINE_TRUSTED_SIGNING_KEY"):
+        await open_app(role_settings(bot, "bot", trusted_signing_key=None))
+    assert not (bot.data_dir / "signing.key").exists()  # a bot never makes one
+    started = await open_app(bot)
+    await started.close()
+
+
+def tmp_key(directory: Path) -> Path:
+    path = directory / "elsewhere" / "signing.key"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(sealing.export_signing_key(sealing.new_signing_key()))
+    return path
 
 
 def test_serve_in_the_bot_role_says_why_it_will_not_start(
@@ -157,10 +208,18 @@ def test_serve_in_the_bot_role_says_why_it_will_not_start(
 
 
 async def test_the_bot_role_never_migrates_and_waits_for_the_owner_to(tmp_path: Path) -> None:
-    settings = role_settings(make_settings(tmp_path / "data"), "bot")
+    owner_settings = role_settings(make_settings(tmp_path / "data"), "console")
+    pin = sealing.format_signing_key(sealing.signing_public_key(sealing.new_signing_key()))
+    settings = role_settings(
+        owner_settings,
+        "bot",
+        data_dir=tmp_path / "bot-data",
+        database_url=owner_settings.sqlalchemy_url(),
+        trusted_signing_key=pin,
+    )
     with pytest.raises(RoleError, match="tipline db upgrade"):
         await open_app(settings)
-    owner = await bootstrap(role_settings(settings, "console"))
+    owner = await bootstrap(owner_settings)
     await owner.close()
     bot = await open_app(settings)
     await bot.close()

@@ -20,6 +20,8 @@ import httpx
 import pytest
 
 from bot.bootstrap import bootstrap
+from storage import sealing
+from storage.roles import apply_roles, drop_role
 from storage.sealing import FAST_TEST_KDF
 from tests.conftest import BA_DINH, HOAN_KIEM, OFFICER, OFFICER_PASSWORD, make_settings, setup_hanoi
 from tests.console.conftest import ConsoleClient
@@ -97,6 +99,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+def as_user(url: str, user: str) -> str:
+    """The PostgreSQL URL for another user (trust authentication in the tests)."""
+    return url if url.startswith("sqlite") else url.replace("postgres@", f"{user}@", 1)
+
+
 async def test_the_bot_process_never_holds_a_queue_key_the_console_unlocked(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -104,6 +111,12 @@ async def test_the_bot_process_never_holds_a_queue_key_the_console_unlocked(
         pytest.skip("this system does not let a process read its children's memory")
     console_data, bot_data = tmp_path / "console-data", tmp_path / "bot-data"
     owner = await bootstrap(make_settings(console_data, database_url=database_url))
+    # On PostgreSQL each role connects as its own least-privilege user (tipline db roles).
+    users = {"bot": "postgres", "console": "postgres"}
+    if not owner.db.is_sqlite:
+        suffix = database_url.rsplit("/", 1)[1]
+        users = {"bot": f"bot_{suffix}", "console": f"console_{suffix}"}
+        await apply_roles(owner.db, bot=users["bot"], console=users["console"], login=True)
     try:
         police = await setup_hanoi(owner)
         queue_keys = {
@@ -112,9 +125,16 @@ async def test_the_bot_process_never_holds_a_queue_key_the_console_unlocked(
             )
             for commune, queue_id in police.queues.items()
         }
-    finally:
+    except BaseException:
         await owner.close()
-    needles = {**queue_keys, "officer password": OFFICER_PASSWORD.encode()}
+        raise
+    signing = sealing.import_signing_key((console_data / "signing.key").read_bytes())
+    pin = sealing.format_signing_key(sealing.signing_public_key(signing))
+    needles = {
+        **queue_keys,
+        "officer password": OFFICER_PASSWORD.encode(),
+        "signing key": signing,
+    }
     console_port, bot_port = free_port(), free_port()
     with (
         serve(
@@ -123,7 +143,7 @@ async def test_the_bot_process_never_holds_a_queue_key_the_console_unlocked(
             tmp_path / "console.log",
             {
                 "TIPLINE_DATA_DIR": str(console_data),
-                "TIPLINE_DATABASE_URL": database_url,
+                "TIPLINE_DATABASE_URL": as_user(database_url, users["console"]),
                 "TIPLINE_CONSOLE_SECURE_COOKIES": "false",
             },
         ) as console,
@@ -131,7 +151,11 @@ async def test_the_bot_process_never_holds_a_queue_key_the_console_unlocked(
             "bot",
             bot_port,
             tmp_path / "bot.log",
-            {"TIPLINE_DATA_DIR": str(bot_data), "TIPLINE_DATABASE_URL": database_url},
+            {
+                "TIPLINE_DATA_DIR": str(bot_data),
+                "TIPLINE_DATABASE_URL": as_user(database_url, users["bot"]),
+                "TIPLINE_TRUSTED_SIGNING_KEY": pin,
+            },
         ) as bot,
     ):
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{bot_port}", timeout=30) as chat:
@@ -156,8 +180,13 @@ async def test_the_bot_process_never_holds_a_queue_key_the_console_unlocked(
             in_bot = occurrences(bot.pid, needles)
         finally:
             await http.aclose()
+    if not owner.db.is_sqlite:
+        for user in users.values():
+            await drop_role(owner.db, user)
+    await owner.close()
     print(f"\nin the console process: {in_console}\nin the bot process: {in_bot}")
     # The scan finds the keys where they are: the officer's session holds every queue key.
     for commune in (None, BA_DINH, HOAN_KIEM):
         assert in_console[f"queue key {commune}"] >= 1
+    assert in_console["signing key"] >= 1
     assert in_bot == dict.fromkeys(needles, 0)

@@ -644,3 +644,94 @@ def test_recovery_export_rejects_multiline_label() -> None:
     private, _ = sealing.new_keypair()
     with pytest.raises(ValueError):
         sealing.export_recovery_key(private, "pp", FAST_TEST_KDF, "a\nFingerprint: x")
+
+
+# --------------------------------------------------------------------------- key certificates
+
+QUEUE_ROW = (12, 1, 4)  # queue id, province, commune
+
+
+def test_certificate_round_trip() -> None:
+    signing = sealing.new_signing_key()
+    trusted = sealing.signing_public_key(signing)
+    _, public = sealing.new_keypair()
+    certificate = sealing.certify_key(signing, "queue", QUEUE_ROW, public)
+    assert len(certificate) == 65
+    sealing.verify_certificate(trusted, "queue", QUEUE_ROW, public, certificate)
+
+
+def test_a_certificate_does_not_cover_another_key_row_or_kind() -> None:
+    signing = sealing.new_signing_key()
+    trusted = sealing.signing_public_key(signing)
+    _, public = sealing.new_keypair()
+    _, attacker = sealing.new_keypair()
+    certificate = sealing.certify_key(signing, "queue", QUEUE_ROW, public)
+    for kind, identity, key in [
+        ("queue", QUEUE_ROW, attacker),  # the key swapped, the certificate kept
+        ("queue", (13, 1, 4), public),  # moved to another queue
+        ("queue", (12, 1, ""), public),  # to the province queue of the same id
+        ("queue", (12, 2, 4), public),  # another province
+        ("officer", (12, "1"), public),  # another kind with look-alike fields
+        ("recovery", (12,), public),
+    ]:
+        with pytest.raises(sealing.BadCertificate):
+            sealing.verify_certificate(trusted, kind, identity, key, certificate)
+
+
+def test_identity_fields_cannot_be_shifted_into_each_other() -> None:
+    signing = sealing.new_signing_key()
+    trusted = sealing.signing_public_key(signing)
+    _, public = sealing.new_keypair()
+    certificate = sealing.certify_key(signing, "officer", (1, "2canbo"), public)
+    with pytest.raises(sealing.BadCertificate):
+        sealing.verify_certificate(trusted, "officer", (12, "canbo"), public, certificate)
+
+
+def test_a_certificate_by_another_signing_key_or_tampered_fails() -> None:
+    signing = sealing.new_signing_key()
+    trusted = sealing.signing_public_key(signing)
+    forger = sealing.new_signing_key()
+    _, public = sealing.new_keypair()
+    forged = sealing.certify_key(forger, "recovery", (1,), public)
+    with pytest.raises(sealing.BadCertificate):
+        sealing.verify_certificate(trusted, "recovery", (1,), public, forged)
+    good = sealing.certify_key(signing, "recovery", (1,), public)
+    for broken in (None, b"", good[:-1], flip(good, 0), flip(good, 1), flip(good, 64)):
+        with pytest.raises(sealing.BadCertificate):
+            sealing.verify_certificate(trusted, "recovery", (1,), public, broken)
+
+
+def test_certify_refuses_unknown_kinds() -> None:
+    _, public = sealing.new_keypair()
+    with pytest.raises(ValueError):
+        sealing.certify_key(sealing.new_signing_key(), "api-token", (1,), public)
+
+
+def test_signing_key_file_and_printed_form_round_trip() -> None:
+    signing = sealing.new_signing_key()
+    public = sealing.signing_public_key(signing)
+    pem = sealing.export_signing_key(signing)
+    assert pem.startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert sealing.import_signing_key(pem) == signing
+    printed = sealing.format_signing_key(public)
+    assert printed.startswith("ed25519:")
+    assert sealing.parse_signing_key(f"  {printed}\n") == public
+    assert sealing.signing_key_fingerprint(public) == sealing.fingerprint(public)
+
+
+def test_malformed_signing_keys_are_refused() -> None:
+    for text in ("", "ed25519:", "ed25519:!!!", "x25519:" + "A" * 44, "ed25519:" + "AAAA"):
+        with pytest.raises(SealingError):
+            sealing.parse_signing_key(text)
+    with pytest.raises(SealingError):
+        sealing.import_signing_key(b"-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    other = x25519.X25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    with pytest.raises(SealingError):
+        sealing.import_signing_key(other)
