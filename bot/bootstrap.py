@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.campaigns.service import CampaignService
 from bot.config import Settings, load_settings
 from bot.metrics import Metrics
+from bot.upgrade import retire_state_secret
 from handlers.content import Content
 from handlers.conversation import Conversation, Limits
 from storage.accounts import Accounts
@@ -22,10 +23,12 @@ from storage.casework import Casework
 from storage.db import Database
 from storage.deliveries import DeliveryStore
 from storage.directory import Directory
+from storage.keyring import Keyring, MemoryKeyring, RedisKeyring, check_not_persistent
 from storage.police import PoliceDesk
-from storage.state import StateStore, ThrottleStore
+from storage.state import StateStore
 from storage.stats import Stats
 from storage.subscriptions import SubscriberStore
+from storage.throttle import MemoryThrottle, RedisThrottle
 from storage.vault import TipVault
 
 __all__ = ["App", "bootstrap"]
@@ -44,6 +47,7 @@ class App:
     stats: Stats
     audit: AuditLog
     states: StateStore
+    keyring: Keyring
     subscriptions: SubscriberStore
     campaigns: CampaignService
     directory: Directory
@@ -52,6 +56,7 @@ class App:
     metrics: Metrics
 
     async def close(self) -> None:
+        await self.keyring.close()
         await self.db.dispose()
 
 
@@ -61,11 +66,12 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
     db = Database(settings.sqlalchemy_url())
     if migrate:
         await db.upgrade()
-    secret = settings.state_secret_bytes()
     kdf = settings.kdf()
     states = StateStore(db, ttl=timedelta(hours=settings.draft_ttl_hours))
     vault = TipVault(db, kdf)
-    subscriptions = SubscriberStore(db, secret)
+    subscriptions = SubscriberStore(db, settings.subscriber_key_bytes())
+    await retire_state_secret(settings, db, subscriptions.addresses)
+    keyring, throttle = await _keys_of_state(settings)
     directory = Directory.load()
     content = Content()
     metrics = Metrics()
@@ -73,10 +79,10 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
         states=states,
         desk=vault,
         subscriptions=subscriptions,
-        throttle=ThrottleStore(db, secret),
+        throttle=throttle,
         directory=directory,
         content=content,
-        secret=secret,
+        keyring=keyring,
         limits=Limits(
             max_text_chars=settings.max_text_chars,
             max_description_chars=settings.max_description_chars,
@@ -102,6 +108,7 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
         stats=Stats(db),
         audit=AuditLog(db),
         states=states,
+        keyring=keyring,
         subscriptions=subscriptions,
         campaigns=CampaignService(
             CampaignStore(db),
@@ -113,3 +120,22 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
         conversation=conversation,
         metrics=metrics,
     )
+
+
+async def _keys_of_state(settings: Settings) -> tuple[Keyring, MemoryThrottle | RedisThrottle]:
+    """The epoch keyring and the receipt throttle: in Redis when configured, else in memory."""
+    period = settings.state_key_hours * 3600
+    if not settings.redis_url:
+        keyring = MemoryKeyring(period)
+        return keyring, MemoryThrottle(keyring)
+    from redis.asyncio import Redis
+
+    client: Redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        await check_not_persistent(client)
+    except BaseException:
+        await client.aclose()
+        raise
+    prefix = settings.redis_key_prefix
+    shared = RedisKeyring(client, period, prefix=prefix)
+    return shared, RedisThrottle(client, shared, prefix=prefix)
