@@ -29,7 +29,7 @@ from storage.state import StateStore
 from storage.stats import Stats
 from storage.subscriptions import SubscriberStore
 from storage.throttle import MemoryThrottle, RedisThrottle
-from storage.vault import TipVault
+from storage.vault import TipVault, installation
 
 __all__ = ["App", "bootstrap"]
 
@@ -69,6 +69,9 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
     kdf = settings.kdf()
     states = StateStore(db, ttl=timedelta(hours=settings.draft_ttl_hours))
     vault = TipVault(db, kdf)
+    # Made now rather than at the first receipt: its created_at would be the exact time of
+    # the installation's first tip.
+    await installation(db, kdf)
     subscriptions = SubscriberStore(db, settings.subscriber_key_bytes())
     await retire_state_secret(settings, db, subscriptions.addresses)
     keyring, throttle = await _keys_of_state(settings)
