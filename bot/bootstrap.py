@@ -64,6 +64,14 @@ async def bootstrap(settings: Settings | None = None, *, migrate: bool = True) -
     """Wire everything; applies migrations first unless ``migrate`` is False."""
     settings = settings or load_settings()
     db = Database(settings.sqlalchemy_url())
+    try:
+        return await _wire(settings, db, migrate)
+    except BaseException:
+        await db.dispose()
+        raise
+
+
+async def _wire(settings: Settings, db: Database, migrate: bool) -> App:
     if migrate:
         await db.upgrade()
     kdf = settings.kdf()

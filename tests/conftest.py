@@ -149,14 +149,23 @@ def redis_reachable() -> bool:
 
 
 @pytest.fixture
-def redis_settings() -> dict[str, str]:
+def redis_settings() -> Iterator[dict[str, str]]:
     """Redis settings for one test: the test Redis with a key prefix of the test's own, so
-    parallel runs never collide. Its keys expire on their own (see storage.keyring)."""
+    parallel runs never collide; its keys are deleted afterwards."""
     if not redis_reachable():
         if REQUIRE_REDIS:
             pytest.fail("Redis is required (TIPLINE_REQUIRE_REDIS=1) but unreachable")
         pytest.skip(f"Redis is not reachable at {REDIS_URL}; set TIPLINE_TEST_REDIS_URL to run")
-    return {"redis_url": REDIS_URL, "redis_key_prefix": f"tipline-test-{uuid.uuid4().hex}:"}
+    import redis
+
+    prefix = f"tipline-test-{uuid.uuid4().hex}:"
+    yield {"redis_url": REDIS_URL, "redis_key_prefix": prefix}
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        for name in client.scan_iter(match=prefix + "*"):
+            client.delete(name)
+    finally:
+        client.close()
 
 
 _postgres_ran: list[str] = []
