@@ -7,6 +7,7 @@ import asyncio
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -93,9 +94,9 @@ async def test_an_epoch_key_expires_when_it_stops_being_the_previous_one(
         await keyring.close()
 
 
-@pytest.fixture
-def persisting_redis(tmp_path: Path) -> Iterator[str]:
-    """A Redis of this test's own that snapshots to disk (as Redis does by default)."""
+@contextmanager
+def own_redis(directory: Path, *arguments: str) -> Iterator[str]:
+    """A redis-server of the test's own on a free port, started with ``arguments``."""
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("redis-server is not installed")
@@ -104,9 +105,8 @@ def persisting_redis(tmp_path: Path) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    arguments = ["--port", str(port), "--bind", "127.0.0.1", "--save", "3600 1"]
     process = subprocess.Popen(
-        [server, *arguments, "--dir", str(tmp_path)],
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory), *arguments],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -124,6 +124,13 @@ def persisting_redis(tmp_path: Path) -> Iterator[str]:
         process.wait(10)
 
 
+@pytest.fixture
+def persisting_redis(tmp_path: Path) -> Iterator[str]:
+    """A Redis that snapshots to disk (as Redis does by default)."""
+    with own_redis(tmp_path, "--save", "3600 1") as url:
+        yield url
+
+
 async def test_start_up_refuses_a_redis_that_writes_to_disk(
     tmp_path: Path, persisting_redis: str
 ) -> None:
@@ -136,3 +143,12 @@ async def test_start_up_refuses_a_redis_that_writes_to_disk(
     finally:
         await client.aclose()
     await asyncio.sleep(0)
+
+
+async def test_a_redis_that_hides_its_config_gets_a_clear_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with own_redis(tmp_path, "--save", "", "--rename-command", "CONFIG", "") as url:
+        app = await bootstrap(make_settings(tmp_path / "data", redis_url=url))
+        await app.close()
+    assert "cannot check that it keeps the epoch keys off disk" in caplog.text
