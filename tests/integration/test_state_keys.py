@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.bootstrap import App, bootstrap
@@ -25,6 +26,14 @@ from tests.flow.helpers import send_tip, tip_to_review
 from tests.unit.test_media import encode, two_colour
 
 DAY = 24 * 3600.0
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Every test here on SQLite, then on PostgreSQL."""
+    if request.param == "sqlite":
+        return make_settings(tmp_path / "data")
+    return make_settings(tmp_path / "data", request.getfixturevalue("postgres_database"))
 
 
 class Clock:
@@ -101,7 +110,8 @@ async def test_a_restart_without_redis_costs_the_unsent_drafts(settings: Setting
 
 async def test_keys_of_state_never_touch_the_data_directory(app: App) -> None:
     await english_chat(app)
-    names = {p.name for p in app.settings.data_dir.iterdir()}
+    directory = app.settings.data_dir
+    names = {p.name for p in directory.iterdir()} if directory.exists() else set()
     assert names <= {"tipline.db", "tipline.db-wal", "tipline.db-shm"}
 
 
@@ -212,6 +222,7 @@ async def test_the_old_state_secret_is_retired_at_start(
         )
     await app.close()
     legacy = settings.data_dir / "state.secret"  # as an older version left it
+    legacy.parent.mkdir(parents=True, exist_ok=True)
     legacy.write_text(old_secret)
     caplog.set_level(logging.INFO)
     upgraded = await bootstrap(settings)
@@ -234,3 +245,35 @@ async def test_the_old_state_secret_is_retired_at_start(
     again = await bootstrap(settings)  # nothing more to do
     await again.close()
     assert "retired" not in caplog.text
+
+
+async def test_an_old_state_secret_from_the_environment_is_retired_too(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    old_secret = "fedcba9876543210" * 4
+    app = await bootstrap(settings)
+    old_book = AddressBook(old_secret.encode())
+    async with app.db.sessions.begin() as session:
+        lookup = old_book.lookup("tg:2002")
+        session.add(
+            Subscriber(
+                channel="telegram",
+                address=old_book.seal("tg:2002", lookup),
+                lookup=lookup,
+                province_code=HANOI,
+                commune_code=None,
+                group="parents",
+                locale="vi",
+                created_at=date(2026, 1, 1),
+            )
+        )
+    await app.close()
+    caplog.set_level(logging.INFO)
+    upgraded = await bootstrap(
+        settings.model_copy(update={"legacy_state_secret": SecretStr(old_secret)})
+    )
+    try:
+        assert "now remove TIPLINE_STATE_SECRET" in caplog.text
+        assert await upgraded.subscriptions.get("tg:2002") is not None
+    finally:
+        await upgraded.close()
