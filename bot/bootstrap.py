@@ -23,7 +23,7 @@ from storage.casework import Casework
 from storage.db import Database
 from storage.deliveries import DeliveryStore
 from storage.directory import Directory
-from storage.keyring import Keyring, MemoryKeyring, RedisKeyring, check_not_persistent
+from storage.epochs import Keyring, MemoryKeyring, RedisKeyring, check_not_persistent
 from storage.police import PoliceDesk
 from storage.state import StateStore
 from storage.stats import Stats

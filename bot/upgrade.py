@@ -3,7 +3,7 @@
 Older versions kept one secret (``data/state.secret`` or ``TIPLINE_STATE_SECRET``) that keyed
 both conversation state and subscribers, in the data directory beside the database: a copy
 of both linked chats to drafts, to tips filed and to subscriptions. Now conversation state
-is keyed by rotating epoch keys (:mod:`storage.keyring`) and subscribers by a key of their
+is keyed by rotating epoch keys (:mod:`storage.epochs`) and subscribers by a key of their
 own outside the data directory. On the first start with the new version:
 
 * every subscriber address is opened with the old secret and sealed again under the

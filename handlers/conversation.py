@@ -25,7 +25,7 @@ from handlers.locks import KeyedLocks
 from handlers.ports import Observer, StateRepository, Subscriptions, Throttle, TipDesk, Unobserved
 from handlers.types import Inbound, Outbound
 from storage.directory import Directory, normalize
-from storage.keyring import Keyring
+from storage.epochs import Keyring
 from storage.sealing import ReceiptKeys
 from storage.state import ChatKeys, chat_keys
 

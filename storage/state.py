@@ -2,7 +2,7 @@
 
 A row is found by ``chat_tag(epoch key, chat, "state")`` and its content is sealed with
 ``chat_state_key(epoch key, chat)``. The epoch keys live in memory or Redis, never on disk
-(:mod:`storage.keyring`): a copy of the database and the data directory reveals neither
+(:mod:`storage.epochs`): a copy of the database and the data directory reveals neither
 who is writing nor what, even to someone who can try every chat id. A row written under
 the previous epoch's key is re-sealed under the current one when the chat next writes, and
 the old row deleted; rows under older keys can no longer be opened and expire. Expiry is
@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import sealing
 from storage.db import Database, utc
-from storage.keyring import Keyring
+from storage.epochs import Keyring
 from storage.models import ConversationState, DraftAttachment
 
 __all__ = ["ChatKeys", "StateStore", "chat_keys", "hour_ceiling"]

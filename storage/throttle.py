@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from storage import sealing
-from storage.keyring import Keyring
+from storage.epochs import Keyring
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

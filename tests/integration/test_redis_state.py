@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from bot.bootstrap import bootstrap
 from bot.config import Settings
-from storage.keyring import RedisKeyring, RedisPersists
+from storage.epochs import RedisKeyring, RedisPersists
 from tests.conftest import make_settings, setup_hanoi
 from tests.dialog import Chat
 from tests.flow.helpers import tip_to_review

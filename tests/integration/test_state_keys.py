@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from handlers.types import Attachment
-from storage.keyring import MemoryKeyring
+from storage.epochs import MemoryKeyring
 from storage.models import ConversationState, DraftAttachment, Subscriber, Throttle
 from storage.state import chat_keys
 from storage.subscriptions import AddressBook, Subscription
