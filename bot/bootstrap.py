@@ -19,16 +19,19 @@ from bot.campaigns.service import CampaignService
 from bot.config import Settings, load_settings
 from bot.metrics import Metrics
 from bot.roles import Role, RoleError
+from bot.upgrade import retire_state_secret
 from handlers.content import Content
 from handlers.conversation import Conversation, Limits
 from storage.campaigns import CampaignStore
 from storage.db import Database
 from storage.deliveries import DeliveryStore
 from storage.directory import Directory
+from storage.epochs import Keyring, MemoryKeyring, RedisKeyring, check_not_persistent
 from storage.keyring import KeySigner, KeyVerifier
-from storage.state import StateStore, ThrottleStore
+from storage.state import StateStore
 from storage.subscriptions import SubscriberStore
-from storage.vault import TipVault
+from storage.throttle import MemoryThrottle, RedisThrottle
+from storage.vault import TipVault, installation
 
 if TYPE_CHECKING:
     from storage.accounts import Accounts
@@ -59,6 +62,7 @@ class App:
     db: Database
     vault: TipVault
     states: StateStore
+    keyring: Keyring
     subscriptions: SubscriberStore
     campaigns: CampaignService
     directory: Directory
@@ -100,6 +104,7 @@ class App:
         return self._police().audit
 
     async def close(self) -> None:
+        await self.keyring.close()
         await self.db.dispose()
 
 
@@ -143,13 +148,34 @@ async def bootstrap(
         signer = KeySigner(signing_private) if signing_private is not None else None
         del signing_private
     db = Database(settings.sqlalchemy_url())
+    try:
+        return await _wire(settings, db, migrate, role, verifier, signer)
+    except BaseException:
+        await db.dispose()
+        raise
+
+
+async def _wire(
+    settings: Settings,
+    db: Database,
+    migrate: bool,
+    role: Role,
+    verifier: KeyVerifier,
+    signer: KeySigner | None,
+) -> App:
     if migrate:
         await db.upgrade()
-    secret = settings.state_secret_bytes()
     kdf = settings.kdf()
     states = StateStore(db, ttl=timedelta(hours=settings.draft_ttl_hours))
     vault = TipVault(db, kdf, verifier)
-    subscriptions = SubscriberStore(db, secret)
+    if migrate:
+        # Made now rather than at the first receipt: its created_at would be the exact time
+        # of the installation's first tip. A process that does not migrate (the bot role)
+        # finds it made by the one that did.
+        await installation(db, kdf)
+    subscriptions = SubscriberStore(db, settings.subscriber_key_bytes())
+    await retire_state_secret(settings, db, subscriptions.addresses)
+    keyring, throttle = await _keys_of_state(settings)
     directory = Directory.load()
     content = Content()
     metrics = Metrics()
@@ -157,10 +183,10 @@ async def bootstrap(
         states=states,
         desk=vault,
         subscriptions=subscriptions,
-        throttle=ThrottleStore(db, secret),
+        throttle=throttle,
         directory=directory,
         content=content,
-        secret=secret,
+        keyring=keyring,
         limits=Limits(
             max_text_chars=settings.max_text_chars,
             max_description_chars=settings.max_description_chars,
@@ -181,6 +207,7 @@ async def bootstrap(
         db=db,
         vault=vault,
         states=states,
+        keyring=keyring,
         subscriptions=subscriptions,
         campaigns=CampaignService(
             CampaignStore(db),
@@ -196,3 +223,22 @@ async def bootstrap(
         role=role,
         police_side=None if role == "bot" else police_side(db, settings, verifier, signer),
     )
+
+
+async def _keys_of_state(settings: Settings) -> tuple[Keyring, MemoryThrottle | RedisThrottle]:
+    """The epoch keyring and the receipt throttle: in Redis when configured, else in memory."""
+    period = settings.state_key_hours * 3600
+    if not settings.redis_url:
+        keyring = MemoryKeyring(period)
+        return keyring, MemoryThrottle(keyring)
+    from redis.asyncio import Redis
+
+    client: Redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        await check_not_persistent(client)
+    except BaseException:
+        await client.aclose()
+        raise
+    prefix = settings.redis_key_prefix
+    shared = RedisKeyring(client, period, prefix=prefix)
+    return shared, RedisThrottle(client, shared, prefix=prefix)

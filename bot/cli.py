@@ -928,8 +928,18 @@ def _local(moment: datetime) -> str:
     return aware.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M")
 
 
+# Loggers that write a line per update or per HTTP request at INFO: each would time a
+# reporter's every message (the one that files a tip too) to the millisecond.
+CHATTY_LOGGERS = ("aiogram.event", "httpx", "httpcore")
+
+
+def configure_logging(level: str | int) -> None:
+    """The service's logging: ``level`` for Tipline, WARNING for per-update library lines."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main() -> None:
-    logging.basicConfig(
-        level=load_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(load_settings().log_level)
     app()

@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.roles import Role
@@ -40,7 +40,9 @@ class Settings(BaseSettings):
         hide_input_in_errors=True,
     )
 
-    data_dir: Path = Field(Path("data"), description="Where the SQLite file and secrets live.")
+    data_dir: Path = Field(
+        Path("data"), description="Where the SQLite file lives (no key of chats or subscribers)."
+    )
     database_url: str = Field(
         "", description="SQLAlchemy async URL; empty means SQLite in data_dir/tipline.db."
     )
@@ -51,9 +53,29 @@ class Settings(BaseSettings):
         description="What `tipline serve` runs: bot (internet-facing), console (police network) "
         "or all (both in one process: the demo and small sites; weaker).",
     )
-    state_secret: SecretStr | None = Field(
+    redis_url: str | None = Field(
         None,
-        description="Keys conversation state to chats; generated into data_dir when unset.",
+        description="Redis (without persistence) holding the rotating keys of conversation "
+        "state, shared by all bot processes; unset keeps them in memory (a restart loses "
+        "unsent drafts).",
+    )
+    redis_key_prefix: str = Field(
+        "tipline:", description="Prefix of Tipline's keys in Redis (one per deployment)."
+    )
+    state_key_hours: float = Field(
+        24,
+        description="How long one key of conversation state is current; a draft untouched "
+        "for one to two such periods can no longer be read.",
+    )
+    subscriber_key_file: Path | None = Field(
+        None,
+        description="File of the key sealing subscribers' addresses, outside data_dir; "
+        "unset: $XDG_CONFIG_HOME/tipline/subscriber.key (~/.config/tipline/), made once.",
+    )
+    legacy_state_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("legacy_state_secret", "TIPLINE_STATE_SECRET"),
+        description="The state secret of older versions: only read to upgrade, then unset it.",
     )
     signing_key_file: Path | None = Field(
         None,
@@ -221,16 +243,34 @@ class Settings(BaseSettings):
     def kdf(self) -> KdfParams:
         return KdfParams(memory_kib=self.kdf_memory_kib, iterations=self.kdf_iterations)
 
-    def state_secret_bytes(self) -> bytes:
-        """The secret that keys conversation state; created once in data_dir if not given."""
-        if self.state_secret is not None:
-            return self.state_secret.get_secret_value().encode()
-        path = self.data_dir / "state.secret"
+    def subscriber_key_path(self) -> Path:
+        """Where the subscriber key is: the setting, or the per-user configuration folder.
+
+        Raises ValueError when it lies inside ``data_dir``: the key must not be copied with
+        the database."""
+        if self.subscriber_key_file is not None:
+            path = self.subscriber_key_file.expanduser()
+        else:
+            config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+            path = Path(config) / "tipline" / "subscriber.key"
+        if path.resolve().is_relative_to(self.data_dir.resolve()):
+            raise ValueError(
+                f"the subscriber key ({path}) must not be inside the data directory "
+                f"({self.data_dir}): set TIPLINE_SUBSCRIBER_KEY_FILE to a path outside it"
+            )
+        return path
+
+    def subscriber_key_bytes(self) -> bytes:
+        """The key sealing subscribers' addresses; made once (mode 0600) when missing."""
+        path = self.subscriber_key_path()
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_hex(32))
-        return path.read_text().strip().encode()
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(secrets.token_hex(32) + "\n")
+        key = bytes.fromhex(path.read_text().strip())
+        if len(key) < 16:
+            raise ValueError(f"the subscriber key in {path} is shorter than 16 bytes")
+        return key
 
     def pinned_signing_key(self) -> bytes:
         """The pinned signing public key alone, for a process that must never hold or make the

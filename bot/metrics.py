@@ -1,7 +1,10 @@
 """Operational metrics in Prometheus' text format, served at ``GET /metrics``.
 
 Counts and timings only. Labels are channel names, outcomes and delivery statuses, never
-anything about a person: no chat, no place, no category. The endpoint is off (404) unless
+anything about a person: no chat, no place, no category. Nothing here can single out the
+moment a tip is filed or a receipt checked: there is no count of tips (the console shows
+them by the hour), and every message is timed without the receipt key derivation (Argon2id),
+whose seconds would otherwise stand out. The endpoint is off (404) unless
 ``TIPLINE_METRICS_TOKEN`` is set; scrapers then send it as a bearer token
 (``authorization: {credentials: ...}`` in Prometheus' scrape config).
 
@@ -33,12 +36,12 @@ class Metrics:
         )
         self.turn_seconds = Histogram(
             "tipline_turn_seconds",
-            "Time to answer one message: load the state, decide, save the state.",
+            "Time to answer one message: load the state, decide, save the state (without "
+            "deriving receipt keys, which would single out filings and receipt checks).",
             ["channel"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
-        self.tips = Counter("tipline_tips_filed", "Tips sealed and filed.", registry=self.registry)
         self.deliveries = Counter(
             "tipline_deliveries",
             "Campaign deliveries handled, by channel and outcome (sent, retry, failed, "
@@ -61,9 +64,6 @@ class Metrics:
         self.messages.labels(channel, result).inc()
         if seconds is not None:
             self.turn_seconds.labels(channel).observe(seconds)
-
-    def tip_filed(self) -> None:
-        self.tips.inc()
 
     def delivery(self, channel: str, outcome: str, *, rate_limited: bool = False) -> None:
         self.deliveries.labels(channel, outcome).inc()

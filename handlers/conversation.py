@@ -25,14 +25,23 @@ from handlers.locks import KeyedLocks
 from handlers.ports import Observer, StateRepository, Subscriptions, Throttle, TipDesk, Unobserved
 from handlers.types import Inbound, Outbound
 from storage.directory import Directory, normalize
+from storage.epochs import Keyring
 from storage.sealing import ReceiptKeys
-from storage.state import ChatKeys
+from storage.state import ChatKeys, chat_keys
 
 __all__ = ["Conversation", "FollowUp", "Limits"]
 
 log = logging.getLogger(__name__)
 
 LOCALES_KEPT = 10_000  # chats whose language is remembered in memory
+SESSIONS_SWEPT_AT = 10_000  # in-memory sessions kept before the expired ones are swept
+
+# Steps of a receipt check. Where a chat stands in one is kept in memory only: the stored
+# state never says that a chat checked a receipt (the chat is at the menu on disk).
+PRIVATE_STEPS = "check."
+# How long that step is held after the receipt session itself closed, so the chat is told
+# "type your receipt again" rather than sent back to the menu.
+HELD_SECONDS = 3600
 
 COMMANDS = {
     "/start": "start",
@@ -97,6 +106,14 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class Held:
+    """The part of a state that is kept in memory only (the step of a receipt check)."""
+
+    state: dict[str, Any]
+    expires: float
+
+
+@dataclass(frozen=True, slots=True)
 class FollowUp:
     """A reporter's open receipt session. Kept in memory only: never links a chat to a tip
     on disk. After a restart the reporter types the receipt again."""
@@ -119,7 +136,7 @@ class Conversation:
         throttle: Throttle,
         directory: Directory,
         content: Content,
-        secret: bytes,
+        keyring: Keyring,
         limits: Limits | None = None,
         default_locale: str = "vi",
         observer: Observer | None = None,
@@ -133,8 +150,9 @@ class Conversation:
         self.limits = limits or Limits()
         self.default_locale = default_locale
         self.observer: Observer = observer or Unobserved()
-        self._secret = secret
+        self.keyring = keyring
         self._followups: dict[bytes, FollowUp] = {}
+        self._held: dict[bytes, Held] = {}
         self.flood = FloodControl(self.limits.flood_per_second, self.limits.flood_burst)
         # The language of chats seen lately, so that adapters and flood control can answer in
         # it without loading the state again. Bounded, least recently used first out.
@@ -145,8 +163,12 @@ class Conversation:
     # --- follow-up sessions (memory only) ------------------------------------------------
 
     def open_followup(self, chat: ChatKeys, tip_id: str, keys: ReceiptKeys) -> None:
-        expires = time.monotonic() + self.limits.followup_ttl.total_seconds()
-        self._followups[chat.tag] = FollowUp(tip_id, keys, expires)
+        now = time.monotonic()
+        if len(self._followups) >= SESSIONS_SWEPT_AT:
+            self._followups = {k: v for k, v in self._followups.items() if v.expires > now}
+        self._followups[chat.tag] = FollowUp(
+            tip_id, keys, now + self.limits.followup_ttl.total_seconds()
+        )
 
     def followup(self, chat: ChatKeys) -> FollowUp | None:
         session = self._followups.get(chat.tag)
@@ -160,9 +182,13 @@ class Conversation:
 
     # --- the turn ----------------------------------------------------------------------------
 
+    async def chat_keys(self, chat: str) -> ChatKeys:
+        """The keys of a chat's stored state in this epoch (and the previous one)."""
+        return await chat_keys(self.keyring, chat)
+
     async def handle(self, inbound: Inbound) -> list[Outbound]:
         """The bot's replies to one thing the user did."""
-        chat = ChatKeys.of(self._secret, inbound.chat)
+        chat = await self.chat_keys(inbound.chat)
         verdict = self.flood.check(chat.tag)
         if verdict is not Verdict.ALLOW:
             # Dropped unread: nothing is loaded or stored, the chat's lock is not queued on.
@@ -171,11 +197,15 @@ class Conversation:
         async with self._locks[chat.tag]:
             started = time.perf_counter()
             result = "failed"
+            untimed = 0.0
             try:
-                replies, answered = await self._turn(chat, inbound)
+                replies, answered, untimed = await self._turn(chat, inbound)
                 result = "answered" if answered else "failed"
             finally:
-                self.observer.turn(inbound.chat, result, time.perf_counter() - started)
+                # Every turn is observed (a missing one would single it out), without the
+                # receipt key derivation, whose seconds would tell a filing or a check apart.
+                elapsed = max(0.0, time.perf_counter() - started - untimed)
+                self.observer.turn(inbound.chat, result, elapsed)
             return replies
 
     def _slow_down(self, chat: ChatKeys, inbound: Inbound) -> list[Outbound]:
@@ -183,12 +213,15 @@ class Conversation:
         _ = translator(locale).gettext
         return [Outbound(text=_("You are sending messages very fast; please wait a moment."))]
 
-    async def _turn(self, chat: ChatKeys, inbound: Inbound) -> tuple[list[Outbound], bool]:
-        """The replies, and whether the turn went as planned (not "something went wrong")."""
+    async def _turn(self, chat: ChatKeys, inbound: Inbound) -> tuple[list[Outbound], bool, float]:
+        """The replies, whether the turn went as planned (not "something went wrong"), and
+        the seconds it spent deriving receipt keys."""
         state = await self.states.load(chat)
         fresh = state is None
         if state is None:
-            state = self._new_state(inbound)
+            state = self._new_state(chat, inbound)
+        else:
+            state.update(self._take_held(chat))
         turn = Turn(self, chat, inbound, state)
         try:
             await self._dispatch(turn, fresh)
@@ -205,20 +238,44 @@ class Conversation:
                 frame.lineno,
             )
             _ = turn._
-            return [
-                Outbound(
-                    text=_(
-                        "Sorry, something went wrong on our side. What you entered so far is kept; "
-                        "please try again in a moment."
-                    )
-                )
-            ], False
+            sorry = _(
+                "Sorry, something went wrong on our side. What you entered so far is kept; "
+                "please try again in a moment."
+            )
+            return [Outbound(text=sorry)], False, turn.untimed_seconds
         if turn.forgotten:
             self._locales.pop(chat.tag, None)
+            self._held.pop(chat.tag, None)
         else:
-            await self.states.save(chat, turn.state)
+            await self.states.save(chat, self._at_rest(chat, turn))
             self._remember_locale(chat.tag, turn.locale)
-        return turn.replies, True
+        return turn.replies, True, turn.untimed_seconds
+
+    def _take_held(self, chat: ChatKeys) -> dict[str, Any]:
+        held = self._held.get(chat.tag)
+        if held is None or held.expires < time.monotonic():
+            return {}
+        return dict(held.state)
+
+    def _at_rest(self, chat: ChatKeys, turn: Turn) -> dict[str, Any]:
+        """What is stored of the turn's state: nothing that says a tip was filed or a
+        receipt checked. The step of a receipt check is held in memory instead."""
+        state = turn.state
+        if turn.settled:
+            self._held.pop(chat.tag, None)
+            return {"locale": turn.locale, "step": "menu", "back": []}
+        back = [name for name in state.get("back") or [] if not name.startswith(PRIVATE_STEPS)]
+        if not turn.step_name.startswith(PRIVATE_STEPS):
+            self._held.pop(chat.tag, None)
+            return {**state, "back": back}
+        now = time.monotonic()
+        if len(self._held) >= SESSIONS_SWEPT_AT:
+            self._held = {k: v for k, v in self._held.items() if v.expires > now}
+        self._held[chat.tag] = Held(
+            {"step": turn.step_name, "options": state.get("options"), "back": state.get("back")},
+            now + self.limits.followup_ttl.total_seconds() + HELD_SECONDS,
+        )
+        return {**state, "step": "menu", "options": [], "back": back}
 
     def _remember_locale(self, tag: bytes, locale: str) -> None:
         self._locales[tag] = locale
@@ -226,8 +283,9 @@ class Conversation:
         while len(self._locales) > LOCALES_KEPT:
             self._locales.popitem(last=False)
 
-    def _new_state(self, inbound: Inbound) -> dict[str, Any]:
-        return {"locale": self.locale_for(inbound.locale), "step": "menu", "back": []}
+    def _new_state(self, chat: ChatKeys, inbound: Inbound) -> dict[str, Any]:
+        locale = self._locales.get(chat.tag) or self.locale_for(inbound.locale)
+        return {"locale": locale, "step": "menu", "back": []}
 
     def locale_for(self, hint: str | None) -> str:
         """The interface language for a platform's language hint such as ``"en-US"``."""
@@ -239,7 +297,7 @@ class Conversation:
 
         For adapters that must answer on their own (a file refused before download). A chat
         that had a turn in this process lately is answered from memory."""
-        keys = ChatKeys.of(self._secret, chat)
+        keys = await self.chat_keys(chat)
         known = self._locales.get(keys.tag)
         if known is not None:
             return known
@@ -347,6 +405,7 @@ class Conversation:
     async def wipe(self, turn: Turn) -> None:
         """Forget everything about this chat and ask the channel to erase the messages."""
         self.close_followup(turn.chat)
+        self._held.pop(turn.chat.tag, None)
         await self.states.forget(turn.chat)
         turn.forgotten = True
         _ = turn._

@@ -84,6 +84,10 @@ class Turn:
     replies: list[Outbound] = field(default_factory=list)
     next_step: str | None = None
     forgotten: bool = False
+    # A tip was filed: only a neutral state (language, menu) is kept after this turn.
+    settled: bool = False
+    # Seconds spent deriving receipt keys (Argon2id): left out of the turn's timing.
+    untimed_seconds: float = 0.0
 
     @property
     def locale(self) -> str:

@@ -1,11 +1,13 @@
 """Coming back with a receipt: the tip's status, the police's questions, an anonymous answer.
 
-Wrong receipts are throttled per chat and all get the same answer. The open receipt is
-kept in memory only (see :class:`handlers.conversation.FollowUp`).
+Wrong receipts are throttled per chat (counters in memory or Redis) and all get the same
+answer. The open receipt, and the step of a check, are kept in memory only (see
+:class:`handlers.conversation.FollowUp` and :data:`handlers.conversation.PRIVATE_STEPS`).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -73,7 +75,9 @@ async def _check(turn: Turn, typed: str) -> None:
         turn.reprompt()
         return
     digits = sealing.parse_receipt(typed)
+    started = time.perf_counter()
     view = await conversation.desk.check(digits) if digits else None
+    turn.untimed_seconds += time.perf_counter() - started
     if view is None:
         turn.say(_("No tip matches this receipt. Check the digits and try again."))
         turn.reprompt()

@@ -54,14 +54,10 @@ class Observer(Protocol):
     """Operational counts (bot/metrics.py). Told a chat key only for its channel prefix."""
 
     def turn(self, chat: str, result: str, seconds: float | None = None) -> None: ...
-    def tip_filed(self) -> None: ...
 
 
 class Unobserved:
     """An :class:`Observer` that keeps nothing."""
 
     def turn(self, chat: str, result: str, seconds: float | None = None) -> None:
-        pass
-
-    def tip_filed(self) -> None:
         pass

@@ -2,12 +2,13 @@
 review → send → receipt.
 
 The draft lives in the chat's sealed state (photos in sealed draft rows) until it is sent;
-then it is sealed for the police queue and forgotten here.
+then it is sealed for the police queue and forgotten here: the state kept afterwards is the
+language and the menu, nothing that says a tip was sent (the "sent" step is shown, not kept).
 """
 
 from __future__ import annotations
 
-import logging
+import time
 
 from handlers.flow import Input, Turn, step
 from handlers.places import (
@@ -23,8 +24,6 @@ from storage.media import MediaRejected, clean_image
 from storage.vault import NoQueue, TipDraft, UntrustedKey
 
 __all__ = ["cancel", "start"]
-
-log = logging.getLogger(__name__)
 
 WHEN = ("now", "today", "earlier", "recurring")
 TIP_STEPS = frozenset(
@@ -506,6 +505,7 @@ async def _send(turn: Turn) -> None:
         photos=await conversation.states.photos(turn.chat),
         receipt=draft["receipt"],
     )
+    started = time.perf_counter()
     try:
         receipt = await conversation.desk.submit(tip)
     except NoQueue:
@@ -528,12 +528,14 @@ async def _send(turn: Turn) -> None:
         )
         turn.reprompt()
         return
-    log.info("tip filed")
-    conversation.observer.tip_filed()
+    finally:
+        turn.untimed_seconds += time.perf_counter() - started
+    # No log line and no counter here: either would give the filing time to the second.
     await conversation.states.clear_photos(turn.chat)
     turn.state["draft"] = {}
     turn.state["back"] = []
     turn.state["editing"] = False
+    turn.settled = True
     turn.replies.append(
         Outbound(
             text=_(

@@ -263,8 +263,9 @@ class Throttle(Base):
 class Subscriber(Base):
     """Someone who receives awareness messages. Never linked to a tip.
 
-    ``address`` is the chat key (``tg:<id>``) sealed with a key derived from the state
-    secret, so the broadcaster can open it and a copy of the database alone cannot;
+    ``address`` is the chat key (``tg:<id>``) sealed with a key derived from the subscriber
+    key (outside the data directory), so the broadcaster can open it and a copy of the
+    database cannot;
     ``lookup`` finds the row from the chat (a keyed hash, purpose ``"subscriber"``).
     Dates are kept to the day.
     """

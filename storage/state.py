@@ -1,8 +1,12 @@
-"""Per-chat conversation state, sealed with a key only the chat itself can derive.
+"""Per-chat conversation state, sealed under the chat and the epoch key of the day.
 
-A row is found by ``chat_tag(secret, chat, "state")`` and its content is sealed with
-``chat_state_key(secret, chat)``: a copy of the database alone reveals neither who is
-writing nor what. Expiry is rounded to the hour so it cannot be matched to a tip's time.
+A row is found by ``chat_tag(epoch key, chat, "state")`` and its content is sealed with
+``chat_state_key(epoch key, chat)``. The epoch keys live in memory or Redis, never on disk
+(:mod:`storage.epochs`): a copy of the database and the data directory reveals neither
+who is writing nor what, even to someone who can try every chat id. A row written under
+the previous epoch's key is re-sealed under the current one when the chat next writes, and
+the old row deleted; rows under older keys can no longer be opened and expire. Expiry is
+rounded to the hour so it cannot be matched to a tip's time.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import sealing
 from storage.db import Database, utc
-from storage.models import ConversationState, DraftAttachment, Throttle
+from storage.epochs import Keyring
+from storage.models import ConversationState, DraftAttachment
 
-__all__ = ["ChatKeys", "StateStore", "ThrottleStore", "hour_ceiling"]
+__all__ = ["ChatKeys", "StateStore", "chat_keys", "hour_ceiling"]
 
 
 def hour_ceiling(moment: datetime) -> datetime:
@@ -30,17 +35,28 @@ def hour_ceiling(moment: datetime) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class ChatKeys:
-    """The database key and the sealing key of one chat's state."""
+    """The database key and the sealing key of one chat's state in one epoch, with those of
+    the previous epoch (where a draft written before the last rotation is found)."""
 
     tag: bytes
     key: bytes
+    previous: ChatKeys | None = None
 
     @classmethod
-    def of(cls, secret: bytes, chat: str) -> ChatKeys:
+    def of(cls, secret: bytes, chat: str, previous: bytes | None = None) -> ChatKeys:
+        """The keys of ``chat`` under the epoch key ``secret`` (and ``previous``)."""
         return cls(
             tag=sealing.chat_tag(secret, chat, "state"),
             key=sealing.chat_state_key(secret, chat),
+            previous=None if previous is None else cls.of(previous, chat),
         )
+
+
+async def chat_keys(keyring: Keyring, chat: str) -> ChatKeys:
+    """The keys of ``chat``'s state now: under the current epoch key, then the previous one."""
+    current = await keyring.current()
+    previous = await keyring.previous()
+    return ChatKeys.of(current.key, chat, None if previous is None else previous.key)
 
 
 _CONTEXT = b"conversation-state"
@@ -71,11 +87,52 @@ class StateStore:
         )
 
     async def load(self, chat: ChatKeys) -> dict[str, Any] | None:
+        """The chat's state, or None. A state found under the previous epoch's key is moved
+        under the current one (with its photos) before it is returned."""
         async with self._db.engine.connect() as connection:
             row = (await connection.execute(self._load, {"tag": chat.tag})).first()
+            if row is None and chat.previous is not None:
+                old = (await connection.execute(self._load, {"tag": chat.previous.tag})).first()
+                if old is not None and utc(old.expires_at) >= datetime.now(UTC):
+                    await connection.rollback()
+                    return await self._move(chat.previous, chat, old.content)
         if row is None or utc(row.expires_at) < datetime.now(UTC):
             return None
         data: dict[str, Any] = json.loads(sealing.open_sealed(chat.key, row.content, _CONTEXT))
+        return data
+
+    async def _move(self, old: ChatKeys, new: ChatKeys, content: bytes) -> dict[str, Any]:
+        """Re-seal a state and its photos under the current epoch and delete the old rows."""
+        data: dict[str, Any] = json.loads(sealing.open_sealed(old.key, content, _CONTEXT))
+        async with self._db.sessions.begin() as session:
+            blobs = (
+                await session.scalars(
+                    select(DraftAttachment.content)
+                    .where(DraftAttachment.chat_tag == old.tag)
+                    .order_by(DraftAttachment.id)
+                )
+            ).all()
+            await session.execute(
+                self._save,
+                {
+                    "tag": new.tag,
+                    "content": sealing.seal(new.key, json.dumps(data).encode(), _CONTEXT),
+                    "expires": hour_ceiling(datetime.now(UTC) + self._ttl),
+                },
+            )
+            for blob in blobs:
+                image = sealing.open_sealed(old.key, blob, _PHOTO_CONTEXT)
+                session.add(
+                    DraftAttachment(
+                        chat_tag=new.tag, content=sealing.seal(new.key, image, _PHOTO_CONTEXT)
+                    )
+                )
+            await session.execute(
+                delete(DraftAttachment).where(DraftAttachment.chat_tag == old.tag)
+            )
+            await session.execute(
+                delete(ConversationState).where(ConversationState.chat_tag == old.tag)
+            )
         return data
 
     async def save(self, chat: ChatKeys, state: dict[str, Any]) -> None:
@@ -87,13 +144,12 @@ class StateStore:
             )
 
     async def forget(self, chat: ChatKeys) -> None:
-        """Delete the chat's state and draft photos."""
+        """Delete the chat's state and draft photos (under this epoch and the previous)."""
+        tags = [chat.tag] + ([chat.previous.tag] if chat.previous is not None else [])
         async with self._db.sessions.begin() as session:
+            await session.execute(delete(DraftAttachment).where(DraftAttachment.chat_tag.in_(tags)))
             await session.execute(
-                delete(DraftAttachment).where(DraftAttachment.chat_tag == chat.tag)
-            )
-            await session.execute(
-                delete(ConversationState).where(ConversationState.chat_tag == chat.tag)
+                delete(ConversationState).where(ConversationState.chat_tag.in_(tags))
             )
 
     async def add_photo(self, chat: ChatKeys, image: bytes) -> None:
@@ -135,34 +191,3 @@ class StateStore:
                 delete(ConversationState).where(ConversationState.expires_at < now)
             )
             return int(getattr(result, "rowcount", 0) or 0)
-
-
-class ThrottleStore:
-    """Fixed-window attempt counters, keyed by a purpose-specific hash of the chat."""
-
-    def __init__(self, db: Database, secret: bytes) -> None:
-        self._db = db
-        self._secret = secret
-
-    async def allow(
-        self, chat: str, purpose: str, limit: int, window: timedelta
-    ) -> tuple[bool, timedelta]:
-        """Count one attempt; returns (allowed, time until the window resets)."""
-        key = sealing.chat_tag(self._secret, chat, purpose)
-        now = datetime.now(UTC)
-        async with self._db.sessions.begin() as session:
-            row = await session.get(Throttle, key, with_for_update=not self._db.is_sqlite)
-            if row is None:
-                session.add(Throttle(key=key, window_start=now, attempts=1))
-                return True, window
-            start = row.window_start.replace(tzinfo=UTC)
-            if now - start >= window:
-                row.window_start, row.attempts = now, 1
-                return True, window
-            row.attempts += 1
-            return row.attempts <= limit, start + window - now
-
-    async def reset(self, chat: str, purpose: str) -> None:
-        key = sealing.chat_tag(self._secret, chat, purpose)
-        async with self._db.sessions.begin() as session:
-            await session.execute(delete(Throttle).where(Throttle.key == key))

@@ -1,11 +1,13 @@
 """Subscribers of awareness messages: who gets which campaign messages, and where.
 
-A subscriber row is found by ``chat_tag(secret, chat, "subscriber")`` and holds the chat
-key sealed under :func:`~storage.sealing.subscriber_address_key`, bound to that tag: the
-broadcaster can open it to send, a copy of the database without the secret cannot. The row
-has no reference to any tip, and no tip to it. Stopping keeps the settings (so "receive
-again" is one tap); forgetting deletes the row, and the deliveries already made lose their
-link to it.
+A subscriber row is found by ``chat_tag(key, chat, "subscriber")`` and holds the chat
+key sealed under :func:`~storage.sealing.subscriber_address_key`, bound to that tag. ``key``
+is the subscriber key, a file of its own outside the data directory
+(``TIPLINE_SUBSCRIBER_KEY_FILE``): the broadcaster can open an address to send, a copy of
+the database and the data directory cannot. The row has no reference to any tip, and no tip
+to it; the conversation state is keyed apart (:mod:`storage.state`). Stopping keeps the
+settings (so "receive again" is one tap); forgetting deletes the row, and the deliveries
+already made lose their link to it.
 """
 
 from __future__ import annotations
@@ -66,13 +68,15 @@ class Subscription:
 
 
 class AddressBook:
-    """Seals and opens subscribers' chat addresses (the broadcaster holds one)."""
+    """Seals and opens subscribers' chat addresses (the broadcaster holds one) under the
+    subscriber key."""
 
-    def __init__(self, secret: bytes) -> None:
-        self._secret = secret
-        self._key = sealing.subscriber_address_key(secret)
+    def __init__(self, subscriber_key: bytes) -> None:
+        self._secret = subscriber_key
+        self._key = sealing.subscriber_address_key(subscriber_key)
 
     def lookup(self, chat: str) -> bytes:
+        """The row's tag for ``chat``."""
         return sealing.chat_tag(self._secret, chat, _PURPOSE)
 
     def seal(self, chat: str, lookup: bytes) -> bytes:
@@ -94,9 +98,9 @@ def _today() -> date:
 class SubscriberStore:
     """Subscribe, change, stop and forget, by chat key."""
 
-    def __init__(self, db: Database, secret: bytes) -> None:
+    def __init__(self, db: Database, subscriber_key: bytes) -> None:
         self._db = db
-        self.addresses = AddressBook(secret)
+        self.addresses = AddressBook(subscriber_key)
 
     async def get(self, chat: str) -> Subscription | None:
         """The chat's subscription (active or stopped), or None."""

@@ -5,6 +5,7 @@ Hà Nội set up like the demo: recovery key, province queue, two commune queues
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,12 @@ POSTGRES_URL = os.environ.get(
 )
 REQUIRE_POSTGRES = os.environ.get("TIPLINE_REQUIRE_POSTGRES") == "1"
 REQUIRE_BROWSER = os.environ.get("TIPLINE_REQUIRE_BROWSER") == "1"
+REDIS_URL = os.environ.get("TIPLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_REDIS = os.environ.get("TIPLINE_REQUIRE_REDIS") == "1"
+
+# Tipline keeps the subscriber key in $XDG_CONFIG_HOME/tipline/ when no file is set: every
+# test (and every service a test starts) gets a folder of this run instead of the home's.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="tipline-test-config-")
 
 HANOI = 1
 BA_DINH = 4
@@ -29,14 +36,18 @@ OFFICER = "canbo.test"
 OFFICER_PASSWORD = "mat-khau-thu-nghiem"
 
 
-def make_settings(data_dir: Path, database_url: str = "") -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        data_dir=data_dir,
-        database_url=database_url,
-        kdf_memory_kib=FAST_TEST_KDF.memory_kib,
-        kdf_iterations=FAST_TEST_KDF.iterations,
-    )
+def make_settings(data_dir: Path, database_url: str = "", **changes: object) -> Settings:
+    """A test's settings: its own data dir, with the subscriber key beside it (never in the
+    home directory, never inside the data dir)."""
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "subscriber_key_file": data_dir.parent / "subscriber.key",
+        "kdf_memory_kib": FAST_TEST_KDF.memory_kib,
+        "kdf_iterations": FAST_TEST_KDF.iterations,
+    }
+    values.update(changes)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
 
 
 @dataclass
@@ -125,8 +136,41 @@ def postgres_database() -> Iterator[str]:
     asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def redis_reachable() -> bool:
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(REDIS_URL)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def redis_settings() -> Iterator[dict[str, str]]:
+    """Redis settings for one test: the test Redis with a key prefix of the test's own, so
+    parallel runs never collide; its keys are deleted afterwards."""
+    if not redis_reachable():
+        if REQUIRE_REDIS:
+            pytest.fail("Redis is required (TIPLINE_REQUIRE_REDIS=1) but unreachable")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}; set TIPLINE_TEST_REDIS_URL to run")
+    import redis
+
+    prefix = f"tipline-test-{uuid.uuid4().hex}:"
+    yield {"redis_url": REDIS_URL, "redis_key_prefix": prefix}
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        for name in client.scan_iter(match=prefix + "*"):
+            client.delete(name)
+    finally:
+        client.close()
+
+
 _postgres_ran: list[str] = []
 _browser_ran: list[str] = []
+_redis_ran: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -134,6 +178,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _postgres_ran.append(report.nodeid)
     if report.when == "call" and report.passed and "browser" in report.keywords:
         _browser_ran.append(report.nodeid)
+    if report.when == "call" and report.passed and "redis" in report.keywords:
+        _redis_ran.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -142,4 +188,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 1
     if REQUIRE_BROWSER and exitstatus == 0 and not _browser_ran:
         print("\nTIPLINE_REQUIRE_BROWSER=1 but no browser test ran")
+        session.exitstatus = 1
+    if REQUIRE_REDIS and exitstatus == 0 and not _redis_ran:
+        print("\nTIPLINE_REQUIRE_REDIS=1 but no Redis test ran")
         session.exitstatus = 1

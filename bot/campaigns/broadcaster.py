@@ -295,7 +295,7 @@ class Broadcaster:
         try:
             address = self.addresses.open(claimed.address, claimed.lookup)
         except SealingError:
-            log.error("a subscriber address cannot be opened (wrong state secret?)")
+            log.error("a subscriber address cannot be opened (wrong subscriber key?)")
             return final("failed", "address unreadable")
         parts = channel.sender.parts(body)
         for index, part in enumerate(parts):

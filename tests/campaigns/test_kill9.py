@@ -28,7 +28,14 @@ from tests.fakes.telegram_api import FakeTelegram
 BIN = Path(sys.executable).parent
 SUBSCRIBERS = 2000
 BATCH = 20
-SECRET = "kill-nine-test-secret-0123456789"
+SUBSCRIBER_KEY = "6b696c6c2d6e696e652d746573742d7375627363726962657220206b65792121"
+
+
+def key_file(data_dir: Path) -> Path:
+    """The subscriber key of a test, beside (not inside) its data directory."""
+    path = data_dir.parent / "subscriber.key"
+    path.write_text(SUBSCRIBER_KEY)
+    return path
 
 
 def prepare(data_dir: Path, subscribers: int = SUBSCRIBERS) -> None:
@@ -39,7 +46,7 @@ def prepare(data_dir: Path, subscribers: int = SUBSCRIBERS) -> None:
             Settings(
                 _env_file=None,  # type: ignore[call-arg]
                 data_dir=data_dir,
-                state_secret=SECRET,  # type: ignore[arg-type]
+                subscriber_key_file=key_file(data_dir),
                 kdf_memory_kib=FAST_TEST_KDF.memory_kib,
                 kdf_iterations=FAST_TEST_KDF.iterations,
             )
@@ -69,7 +76,7 @@ def statuses(database: Path) -> dict[str, int]:
 
 
 def uncertain_chats(database: Path) -> set[int]:
-    book = AddressBook(SECRET.encode())
+    book = AddressBook(bytes.fromhex(SUBSCRIBER_KEY))
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
         rows = db.execute(
             "SELECT s.address, s.lookup FROM deliveries d JOIN subscribers s "
@@ -131,7 +138,7 @@ def test_kill_9_mid_broadcast_then_restart(tmp_path: Path) -> None:
             **os.environ,
             "TIPLINE_DATA_DIR": str(data_dir),
             "TIPLINE_DATABASE_URL": "",
-            "TIPLINE_STATE_SECRET": SECRET,
+            "TIPLINE_SUBSCRIBER_KEY_FILE": str(key_file(data_dir)),
             "TIPLINE_KDF_MEMORY_KIB": str(FAST_TEST_KDF.memory_kib),
             "TIPLINE_KDF_ITERATIONS": str(FAST_TEST_KDF.iterations),
             "TIPLINE_TELEGRAM_TOKEN": fake.token,

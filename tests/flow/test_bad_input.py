@@ -8,14 +8,13 @@ from PIL import Image
 
 from bot.bootstrap import App
 from handlers.types import Attachment, Location
-from storage.state import ChatKeys
 from tests.conftest import OFFICER, OFFICER_PASSWORD, Police
 from tests.dialog import Chat, english_chat
 from tests.unit.test_media import CAMERA_MODEL, GPS_DATUM, encode, revealing_exif, two_colour
 
 
 async def state_of(app: App, chat: Chat) -> dict:
-    state = await app.states.load(ChatKeys.of(app.settings.state_secret_bytes(), chat.key))
+    state = await app.states.load(await app.conversation.chat_keys(chat.key))
     assert state is not None
     return state
 

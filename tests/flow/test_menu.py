@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bot.bootstrap import App
-from storage.state import ChatKeys
 from tests.conftest import Police
 from tests.dialog import Chat, english_chat
 
@@ -48,7 +47,7 @@ async def test_the_language_can_be_changed_at_any_time(app: App) -> None:
 async def test_wiping_forgets_the_chat_and_the_draft(app: App, police: Police) -> None:
     chat = await english_chat(app)
     await chat.talk([("/tobao", "16-digit"), ("1", "what is the tip"), ("1", "province")])
-    keys = ChatKeys.of(app.settings.state_secret_bytes(), chat.key)
+    keys = await app.conversation.chat_keys(chat.key)
     assert await app.states.load(keys) is not None
     await chat.send("/xoa")
     assert [r.kind for r in chat.replies] == ["wipe"]
@@ -67,5 +66,5 @@ async def test_after_a_tip_the_wipe_button_deletes_the_conversation(
     assert any(r.sensitive and r.kind == "receipt" for r in chat.replies)
     await chat.press("Delete this conversation")
     assert chat.replies[0].kind == "wipe"
-    keys = ChatKeys.of(app.settings.state_secret_bytes(), chat.key)
+    keys = await app.conversation.chat_keys(chat.key)
     assert await app.states.load(keys) is None

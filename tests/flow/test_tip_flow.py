@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import event
 
 from bot.bootstrap import App
+from storage.state import ChatKeys
 from tests.conftest import BA_DINH, HANOI, HOAN_KIEM, OFFICER, OFFICER_PASSWORD, Police
 from tests.dialog import Chat, english_chat
 from tests.flow.helpers import tip_to_review
@@ -199,14 +200,12 @@ async def test_back_returns_to_the_previous_question_and_keeps_answers(
             ("ha noi", "commune"),
         ]
     )
-    state = await app.states.load(chat_keys(app, chat))
+    state = await app.states.load(await chat_keys(app, chat))
     assert state is not None and state["draft"]["category"] == "transporting"
 
 
-def chat_keys(app: App, chat: Chat):
-    from storage.state import ChatKeys
-
-    return ChatKeys.of(app.settings.state_secret_bytes(), chat.key)
+async def chat_keys(app: App, chat: Chat) -> ChatKeys:
+    return await app.conversation.chat_keys(chat.key)
 
 
 async def test_cancel_asks_before_deleting_a_written_tip(app: App, police: Police) -> None:
@@ -228,7 +227,7 @@ async def test_cancel_asks_before_deleting_a_written_tip(app: App, police: Polic
         ]
     )
     assert "what would you like to do" in chat.text.casefold()
-    state = await app.states.load(chat_keys(app, chat))
+    state = await app.states.load(await chat_keys(app, chat))
     assert state is not None and not state.get("draft")
 
 

@@ -21,7 +21,6 @@ from bot.cli import app as cli
 from bot.config import Settings
 from storage.deliveries import Outcome
 from storage.roles import drop_role
-from storage.state import ChatKeys, ThrottleStore
 from storage.subscriptions import Subscription
 from storage.vault import TipDraft
 from tests.campaigns.helpers import Clock, campaign, message, service, vn
@@ -165,8 +164,7 @@ async def test_the_bot_and_the_console_work_as_their_own_roles_and_the_bot_is_re
         assert view is not None and view.status == "new" and view.messages == []
         await bot.vault.reply(view.tip_id, view.receipt, "Tầng hai")
 
-        secret = bot_settings.state_secret_bytes()
-        chat = ChatKeys.of(secret, "web:session-of-a-reporter")
+        chat = await bot.conversation.chat_keys("web:session-of-a-reporter")
         await bot.states.save(chat, {"step": "tip.where", "draft": {"where": "Kho"}})
         assert await bot.states.load(chat) == {"step": "tip.where", "draft": {"where": "Kho"}}
         await bot.states.add_photo(chat, PHOTO)
@@ -174,12 +172,6 @@ async def test_the_bot_and_the_console_work_as_their_own_roles_and_the_bot_is_re
         await bot.states.forget(chat)
         assert await bot.states.load(chat) is None
         assert await bot.states.purge_expired() == 0
-
-        throttle = ThrottleStore(bot.db, secret)
-        for attempt in range(3):
-            allowed, _ = await throttle.allow("web:x", "receipt", 2, timedelta(minutes=15))
-            assert allowed == (attempt < 2)
-        await throttle.reset("web:x", "receipt")
 
         await bot.subscriptions.save(
             "tg:424242",

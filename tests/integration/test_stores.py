@@ -129,9 +129,13 @@ async def test_an_officer_opens_only_their_queues_tips(backend_settings: Setting
         await app.close()
 
 
+@pytest.mark.redis
 async def test_a_restart_in_the_middle_of_a_tip_continues_where_it_was(
-    backend_settings: Settings,
+    backend_settings: Settings, redis_settings: dict[str, str]
 ) -> None:
+    """With the keys of conversation state in Redis (without Redis, a restart costs the
+    draft: tests/integration/test_state_keys.py)."""
+    backend_settings = backend_settings.model_copy(update=redis_settings)
     first = await bootstrap(backend_settings)
     await setup_hanoi(first)
     chat = await english_chat(first)

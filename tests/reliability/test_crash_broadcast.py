@@ -16,8 +16,9 @@ from pathlib import Path
 from storage.sealing import FAST_TEST_KDF
 from storage.subscriptions import AddressBook
 from tests.campaigns.test_kill9 import (
-    SECRET,
+    SUBSCRIBER_KEY,
     delivered,
+    key_file,
     kill_at,
     prepare,
     serve_until_resolved,
@@ -35,7 +36,7 @@ SEED = int(os.environ.get("TIPLINE_CRASH_SEED", "20261124"))
 
 def resent_chats(database: Path) -> set[int]:
     """Subscribers whose delivery was in flight at a kill and was sent again."""
-    book = AddressBook(SECRET.encode())
+    book = AddressBook(bytes.fromhex(SUBSCRIBER_KEY))
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
         rows = db.execute(
             "SELECT s.address, s.lookup FROM deliveries d JOIN subscribers s "
@@ -60,7 +61,7 @@ def test_kill_9_at_random_points_of_a_broadcast_to_10000(tmp_path: Path) -> None
             **os.environ,
             "TIPLINE_DATA_DIR": str(data_dir),
             "TIPLINE_DATABASE_URL": "",
-            "TIPLINE_STATE_SECRET": SECRET,
+            "TIPLINE_SUBSCRIBER_KEY_FILE": str(key_file(data_dir)),
             "TIPLINE_KDF_MEMORY_KIB": str(FAST_TEST_KDF.memory_kib),
             "TIPLINE_KDF_ITERATIONS": str(FAST_TEST_KDF.iterations),
             "TIPLINE_TELEGRAM_TOKEN": fake.token,

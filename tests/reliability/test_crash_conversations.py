@@ -1,5 +1,6 @@
 """``kill -9`` while 50 people are sending tips through the web chat, then a restart on the
-same data and port: every conversation goes on from its saved step and every tip arrives, once.
+same data and port: every conversation goes on from its saved step and every tip arrives, once
+(the keys of conversation state are in Redis, which outlives the process).
 
 The clients behave like the web page: when a request fails because the server died, they
 wait for it to come back. A message whose reply arrived before the kill was saved (the reply
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.bootstrap import bootstrap
 from bot.config import Settings
@@ -78,6 +80,8 @@ class Demo:
     client: httpx.AsyncClient | None = None
     replies: int = 0
     kill_at: list[int] = field(default_factory=list)
+    # The keys of conversation state in Redis, so conversations outlive the process.
+    redis: dict[str, str] = field(default_factory=dict)
     killed_after: list[int] = field(default_factory=list)
     restarting: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -95,6 +99,7 @@ class Demo:
             "TIPLINE_DATABASE_URL": "",
             "TIPLINE_METRICS_TOKEN": METRICS,
             "COLUMNS": "200",
+            **{f"TIPLINE_{name.upper()}": value for name, value in self.redis.items()},
         }
 
     @property
@@ -234,10 +239,13 @@ async def stories_the_officer_reads(data_dir: Path) -> Counter[str]:
         await app.close()
 
 
-async def test_kill_9_during_50_tip_conversations_then_restart(tmp_path: Path) -> None:
+@pytest.mark.redis
+async def test_kill_9_during_50_tip_conversations_then_restart(
+    tmp_path: Path, redis_settings: dict[str, str]
+) -> None:
     rng = random.Random(SEED)
     total = CONVERSATIONS * len(SCRIPT)
-    demo = Demo(tmp_path)
+    demo = Demo(tmp_path, redis=redis_settings)
     # Kill points spread over the middle of the run, when conversations are mid-flow.
     demo.kill_at = sorted(rng.sample(range(total // 5, total * 4 // 5), KILLS))
     planned = list(demo.kill_at)

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import event
 
 from bot.bootstrap import App, bootstrap
-from storage.state import ChatKeys
 from tests.conftest import OFFICER, OFFICER_PASSWORD, POSTGRES_URL, make_settings, setup_hanoi
 from tests.dialog import Chat, english_chat
 from tests.flow.helpers import send_tip, tip_to_review
@@ -49,7 +48,7 @@ async def terminate_connections(database_url: str) -> int:
 
 
 async def step_of(app: App, chat: Chat) -> str:
-    state = await app.states.load(ChatKeys.of(app.conversation._secret, chat.key))
+    state = await app.states.load(await app.conversation.chat_keys(chat.key))
     assert state is not None
     return str(state["step"])
 

@@ -13,7 +13,6 @@ import pytest
 
 from bot.bootstrap import App
 from handlers.flood import FloodControl, Verdict
-from storage.state import ChatKeys
 from tests.dialog import Chat, english_chat
 
 SLOW_DOWN_EN = "You are sending messages very fast; please wait a moment."
@@ -37,7 +36,7 @@ def clock(app: App) -> Clock:
 
 
 async def step_of(app: App, chat: Chat) -> str:
-    state = await app.states.load(ChatKeys.of(app.conversation._secret, chat.key))
+    state = await app.states.load(await app.conversation.chat_keys(chat.key))
     assert state is not None
     return str(state["step"])
 
