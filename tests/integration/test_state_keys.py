@@ -112,7 +112,11 @@ async def test_keys_of_state_never_touch_the_data_directory(app: App) -> None:
     await english_chat(app)
     directory = app.settings.data_dir
     names = {p.name for p in directory.iterdir()} if directory.exists() else set()
-    assert names <= {"tipline.db", "tipline.db-wal", "tipline.db-shm"}
+    # The database, and the all-in-one setup's signing key (which certifies public keys).
+    assert names <= {"tipline.db", "tipline.db-wal", "tipline.db-shm", "signing.key"}
+    epoch_key = (await app.keyring.current()).key
+    for path in directory.rglob("*"):
+        assert epoch_key not in path.read_bytes(), path
 
 
 # --- nothing kept after a tip or a receipt check ---------------------------------------------
