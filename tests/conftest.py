@@ -96,14 +96,19 @@ async def police(app: App) -> Police:
     return await setup_hanoi(app)
 
 
-def postgres_reachable() -> bool:
+def reachable(host: str, port: int) -> bool:
+    """Whether a server accepts connections at ``host``:``port`` (within a second)."""
     import socket
 
     try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+        with socket.create_connection((host, port), timeout=1):
             return True
     except OSError:
         return False
+
+
+def postgres_reachable() -> bool:
+    return reachable("127.0.0.1", 5432)
 
 
 @pytest.fixture
@@ -137,15 +142,10 @@ def postgres_database() -> Iterator[str]:
 
 
 def redis_reachable() -> bool:
-    import socket
     from urllib.parse import urlsplit
 
     parts = urlsplit(REDIS_URL)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1):
-            return True
-    except OSError:
-        return False
+    return reachable(parts.hostname or "127.0.0.1", parts.port or 6379)
 
 
 @pytest.fixture

@@ -46,25 +46,14 @@ class DemoServer:
 
 
 @contextmanager
-def demo_server(directory: Path, **extra_env: str) -> Iterator[DemoServer]:
-    """Start `tipline demo` with its data and log in ``directory``; stop it afterwards."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "TIPLINE_DATA_DIR": str(directory / "data"),
-        "TIPLINE_KDF_MEMORY_KIB": str(FAST_TEST_KDF.memory_kib),
-        "TIPLINE_KDF_ITERATIONS": str(FAST_TEST_KDF.iterations),
-        "TIPLINE_DATABASE_URL": "",
-        "COLUMNS": "200",
-        **extra_env,
-    }
-    log_path = directory / "demo.log"
+def tipline_process(
+    arguments: list[str], env: dict[str, str], log_path: Path, port: int
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``tipline ARGUMENTS`` as a real process logging to ``log_path``, once it answers
+    ``/healthz`` on ``port``; stopped when the block ends."""
     log = log_path.open("w")
     process = subprocess.Popen(
-        [str(BIN / "tipline"), "demo", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        [str(BIN / "tipline"), *arguments], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -79,8 +68,26 @@ def demo_server(directory: Path, **extra_env: str) -> Iterator[DemoServer]:
                 time.sleep(0.2)
         else:
             pytest.fail(log_path.read_text())
-        yield DemoServer(url=url, env=env, log=log_path)
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+@contextmanager
+def demo_server(directory: Path, **extra_env: str) -> Iterator[DemoServer]:
+    """Start `tipline demo` with its data and log in ``directory``; stop it afterwards."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "TIPLINE_DATA_DIR": str(directory / "data"),
+        "TIPLINE_KDF_MEMORY_KIB": str(FAST_TEST_KDF.memory_kib),
+        "TIPLINE_KDF_ITERATIONS": str(FAST_TEST_KDF.iterations),
+        "TIPLINE_DATABASE_URL": "",
+        "COLUMNS": "200",
+        **extra_env,
+    }
+    log_path = directory / "demo.log"
+    with tipline_process(["demo", "--port", str(port)], env, log_path, port):
+        yield DemoServer(url=f"http://127.0.0.1:{port}", env=env, log=log_path)

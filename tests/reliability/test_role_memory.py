@@ -11,9 +11,7 @@ import asyncio
 import os
 import re
 import subprocess
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -25,7 +23,7 @@ from storage.roles import apply_roles, drop_role
 from storage.sealing import FAST_TEST_KDF
 from tests.conftest import BA_DINH, HOAN_KIEM, OFFICER, OFFICER_PASSWORD, make_settings, setup_hanoi
 from tests.console.conftest import ConsoleClient
-from tests.e2e.server import BIN, free_port
+from tests.e2e.server import free_port, tipline_process
 from tests.reliability.conftest import plant
 
 STORY = plant("Canary-role-memory: the blue van at the night market", "tip story")
@@ -37,38 +35,22 @@ SCRIPT = [
 ]  # fmt: skip
 
 
-@contextmanager
 def serve(
     role: str, port: int, log: Path, env: dict[str, str]
-) -> Iterator[subprocess.Popen[bytes]]:
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
     """``tipline serve --role ROLE`` until the block ends; waits for it to answer."""
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [str(BIN / "tipline"), "serve", "--role", role, "--port", str(port)],
-            env={
-                **os.environ,
-                "TIPLINE_KDF_MEMORY_KIB": str(FAST_TEST_KDF.memory_kib),
-                "TIPLINE_KDF_ITERATIONS": str(FAST_TEST_KDF.iterations),
-                "COLUMNS": "200",
-                **env,
-            },
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        for _ in range(600):
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError(f"the {role} role did not start:\n{log.read_text()[-3000:]}")
-        yield process
-    finally:
-        process.terminate()
-        process.wait(20)
+    return tipline_process(
+        ["serve", "--role", role, "--port", str(port)],
+        {
+            **os.environ,
+            "TIPLINE_KDF_MEMORY_KIB": str(FAST_TEST_KDF.memory_kib),
+            "TIPLINE_KDF_ITERATIONS": str(FAST_TEST_KDF.iterations),
+            "COLUMNS": "200",
+            **env,
+        },
+        log,
+        port,
+    )
 
 
 def occurrences(pid: int, needles: dict[str, bytes]) -> dict[str, int]:
